@@ -1,0 +1,160 @@
+// Package config loads, expands and validates Switchyard's configuration file.
+//
+// The keys are public interface (see config.example.yaml). Lists of objects carry a
+// name field instead of being maps, because viper lowercases map keys.
+package config
+
+import "time"
+
+// Defaults of the top-level settings; config.example.yaml shows the same values.
+const (
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultAdminListen   = "127.0.0.1:9090"
+	DefaultMaxBodyBytes  = 8 << 20 // 8 MiB
+	DefaultShutdownGrace = 30 * time.Second
+	DefaultDrainDelay    = 5 * time.Second
+)
+
+// Config is one complete, validated configuration.
+type Config struct {
+	// Listen is the address of the OpenAI-compatible API. Default 127.0.0.1:8080.
+	Listen string `mapstructure:"listen"`
+	// AdminListen serves /metrics, /healthz, /readyz and /admin/. Default 127.0.0.1:9090.
+	AdminListen string `mapstructure:"admin_listen"`
+	// MaxBodyBytes caps a request body in bytes; larger bodies get 413. Default 8 MiB.
+	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
+	// ShutdownGrace bounds how long in-flight requests may take after the listener
+	// stops. Default 30s.
+	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
+	// DrainDelay is how long the listener keeps accepting after SIGTERM while
+	// readiness already fails, so that endpoints are removed first. Default 5s.
+	DrainDelay time.Duration `mapstructure:"drain_delay"`
+
+	Keys       []Key      `mapstructure:"keys"`
+	Providers  []Provider `mapstructure:"providers"`
+	Models     []Model    `mapstructure:"models"`
+	Resilience Resilience `mapstructure:"resilience"`
+	Log        Log        `mapstructure:"log"`
+}
+
+// Key is a client key: who may call, which aliases, under which limits.
+type Key struct {
+	Name string `mapstructure:"name"`
+	Key  Secret `mapstructure:"key"`
+	Team string `mapstructure:"team"`
+	// Models is an optional allowlist of aliases; entries may be globs ("claude-*").
+	Models []string `mapstructure:"models"`
+}
+
+// Provider is one upstream account, region or endpoint.
+type Provider struct {
+	Name string `mapstructure:"name"`
+	// Type is the wire format: openai, azure, bedrock, anthropic or gemini.
+	Type    string `mapstructure:"type"`
+	BaseURL string `mapstructure:"base_url"`
+	APIKey  Secret `mapstructure:"api_key"`
+	// APIVersion is Azure's api-version query parameter, or "v1" for the
+	// /openai/v1/ path that takes none.
+	APIVersion string `mapstructure:"api_version"`
+	// Auth selects Azure authentication: "api_key" (default) or "entra".
+	Auth string `mapstructure:"auth"`
+	// Headers are static headers added to every upstream request.
+	Headers map[string]string `mapstructure:"headers"`
+	// Region names where the provider serves from (bedrock: the AWS region).
+	Region string `mapstructure:"region"`
+	// Timeouts override resilience.timeouts for every target of this provider.
+	Timeouts Timeouts `mapstructure:"timeouts"`
+}
+
+// Model is an alias clients send as "model", and where it may be served.
+type Model struct {
+	Name string `mapstructure:"name"`
+	// Strategy chooses among available targets of one priority tier. Default weighted.
+	Strategy string   `mapstructure:"strategy"`
+	Targets  []Target `mapstructure:"targets"`
+	// Fallbacks are aliases tried, in order, once every target has failed.
+	Fallbacks []string `mapstructure:"fallbacks"`
+	// HedgeAfter starts a second attempt on the next target when the first has not
+	// sent its first byte after this long; the first to answer wins. 0 (default)
+	// disables hedging, which costs a second request.
+	HedgeAfter time.Duration `mapstructure:"hedge_after"`
+	// OnContentFilter is "return" (default: the refusal goes to the client) or
+	// "failover" (try the next target).
+	OnContentFilter string `mapstructure:"on_content_filter"`
+}
+
+// Target is one (provider, upstream model) pair behind an alias.
+type Target struct {
+	Provider string `mapstructure:"provider"`
+	// Model is the upstream model id (Azure: the deployment name).
+	Model string `mapstructure:"model"`
+	// Weight splits traffic within a priority tier. Default 1; 0 disables the target.
+	Weight *int `mapstructure:"weight"`
+	// Priority orders tiers: lower is preferred. Default 0.
+	Priority int `mapstructure:"priority"`
+	// Timeouts override the provider's and resilience.timeouts for this target.
+	Timeouts Timeouts `mapstructure:"timeouts"`
+	// Breaker overrides resilience.breaker for this target; zero fields inherit.
+	Breaker Breaker `mapstructure:"breaker"`
+}
+
+// Resilience governs attempts, breakers and timeouts.
+type Resilience struct {
+	// MaxAttempts bounds the attempts of one request across all targets. Default 3.
+	MaxAttempts int      `mapstructure:"max_attempts"`
+	Timeouts    Timeouts `mapstructure:"timeouts"`
+	Breaker     Breaker  `mapstructure:"breaker"`
+	// MaxCooldown caps how long a rate-limited target rests, whatever its
+	// Retry-After says. Default 60s.
+	MaxCooldown time.Duration `mapstructure:"max_cooldown"`
+	// DefaultCooldown is the rest of a rate-limited target that sent no Retry-After.
+	// Default 1s.
+	DefaultCooldown time.Duration `mapstructure:"default_cooldown"`
+	Retry           Retry         `mapstructure:"retry"`
+}
+
+// Breaker configures circuit breakers. Zero fields inherit (per target) or take the
+// default (globally).
+type Breaker struct {
+	// ConsecutiveFailures that trip the breaker. Default 5.
+	ConsecutiveFailures uint32 `mapstructure:"consecutive_failures"`
+	// FailureRatio (0..1) trips the breaker once MinRequests were counted within
+	// Interval. Default 0 (off).
+	FailureRatio float64 `mapstructure:"failure_ratio"`
+	// MinRequests before FailureRatio applies. Default 20.
+	MinRequests uint32 `mapstructure:"min_requests"`
+	// Interval over which closed-state counts accumulate. Default 60s.
+	Interval time.Duration `mapstructure:"interval"`
+	// OpenTimeout is how long an open breaker rejects before probing. Default 30s.
+	OpenTimeout time.Duration `mapstructure:"open_timeout"`
+	// HalfOpenProbes let through while half-open. Default 1.
+	HalfOpenProbes uint32 `mapstructure:"half_open_probes"`
+}
+
+// Retry configures retries of the same target, used only when it has no alternative.
+type Retry struct {
+	// BaseDelay is the first backoff; each retry doubles it, with full jitter.
+	// Default 100ms.
+	BaseDelay time.Duration `mapstructure:"base_delay"`
+	// MaxDelay caps one backoff. Default 2s.
+	MaxDelay time.Duration `mapstructure:"max_delay"`
+}
+
+// Timeouts of one upstream attempt. Zero means "inherit".
+type Timeouts struct {
+	// Connect bounds dialing and the TLS handshake. Default 10s.
+	Connect time.Duration `mapstructure:"connect"`
+	// FirstByte bounds the wait for response headers, or for a stream's first
+	// content event. Default 30s.
+	FirstByte time.Duration `mapstructure:"first_byte"`
+	// Total bounds the whole request, failover included. Default 300s.
+	Total time.Duration `mapstructure:"total"`
+}
+
+// Log configures the zap logger.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `mapstructure:"level"`
+	// Format is json (default) or console.
+	Format string `mapstructure:"format"`
+}

@@ -1,0 +1,230 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"path"
+	"slices"
+)
+
+// ProviderTypes are the wire formats Switchyard speaks.
+var ProviderTypes = []string{"openai", "azure"}
+
+// Strategies choose among the available targets of one priority tier.
+var Strategies = []string{"weighted"}
+
+func (c *Config) validate(ps *problems) {
+	validateAddr(c.Listen, "listen", ps)
+	validateAddr(c.AdminListen, "admin_listen", ps)
+	if c.MaxBodyBytes < 0 {
+		ps.add("max_body_bytes", "must be positive")
+	}
+	if c.ShutdownGrace < 0 {
+		ps.add("shutdown_grace", "must not be negative")
+	}
+	if c.DrainDelay < 0 {
+		ps.add("drain_delay", "must not be negative")
+	}
+	c.validateKeys(ps)
+	c.validateProviders(ps)
+	c.validateModels(ps)
+	if c.Resilience.MaxAttempts < 1 {
+		ps.add("resilience.max_attempts", "must be at least 1")
+	}
+	c.Resilience.Timeouts.validate("resilience.timeouts", ps)
+	c.Resilience.Breaker.validate("resilience.breaker", ps)
+	if c.Resilience.MaxCooldown < 0 {
+		ps.add("resilience.max_cooldown", "must not be negative")
+	}
+	if c.Resilience.Retry.BaseDelay < 0 || c.Resilience.Retry.MaxDelay < c.Resilience.Retry.BaseDelay {
+		ps.add("resilience.retry", "want 0 < base_delay <= max_delay")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		ps.add("log.level", "must be one of debug, info, warn, error; got %q", c.Log.Level)
+	}
+	if !slices.Contains([]string{"json", "console"}, c.Log.Format) {
+		ps.add("log.format", "must be json or console; got %q", c.Log.Format)
+	}
+}
+
+func validateAddr(addr, key string, ps *problems) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		ps.add(key, "invalid address %q: want host:port", addr)
+	}
+}
+
+func (c *Config) validateKeys(ps *problems) {
+	names := map[string]bool{}
+	secrets := map[Secret]bool{}
+	for i, k := range c.Keys {
+		p := index("keys", i)
+		switch {
+		case k.Name == "":
+			ps.add(join(p, "name"), "required")
+		case names[k.Name]:
+			ps.add(join(p, "name"), "duplicate key name %q", k.Name)
+		}
+		names[k.Name] = true
+		switch {
+		case k.Key == "":
+			ps.add(join(p, "key"), "required (is its environment variable empty?)")
+		case secrets[k.Key]:
+			ps.add(join(p, "key"), "the same key is configured twice")
+		}
+		secrets[k.Key] = true
+		for j, pattern := range k.Models {
+			if _, err := path.Match(pattern, ""); err != nil {
+				ps.add(index(join(p, "models"), j), "invalid glob %q", pattern)
+			}
+		}
+	}
+}
+
+func (c *Config) validateProviders(ps *problems) {
+	names := map[string]bool{}
+	for i, pr := range c.Providers {
+		p := index("providers", i)
+		switch {
+		case pr.Name == "":
+			ps.add(join(p, "name"), "required")
+		case names[pr.Name]:
+			ps.add(join(p, "name"), "duplicate provider name %q", pr.Name)
+		}
+		names[pr.Name] = true
+		if !slices.Contains(ProviderTypes, pr.Type) {
+			ps.add(join(p, "type"), "unknown type %q; want one of %v", pr.Type, ProviderTypes)
+			continue
+		}
+		if pr.BaseURL != "" {
+			if u, err := url.Parse(pr.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				ps.add(join(p, "base_url"), "invalid URL %q: want http(s)://host[/path]", pr.BaseURL)
+			}
+		}
+		pr.Timeouts.validate(join(p, "timeouts"), ps)
+		switch pr.Type {
+		case "azure":
+			if pr.BaseURL == "" {
+				ps.add(join(p, "base_url"), "required for azure (https://RESOURCE.openai.azure.com)")
+			}
+			if pr.APIVersion == "" {
+				ps.add(join(p, "api_version"), `required for azure (e.g. "2024-10-21", or "v1")`)
+			}
+			switch pr.Auth {
+			case "api_key":
+				if pr.APIKey == "" {
+					ps.add(join(p, "api_key"), "required with auth: api_key (or set auth: entra)")
+				}
+			case "entra":
+				if pr.APIKey != "" {
+					ps.add(join(p, "api_key"), "must be empty with auth: entra")
+				}
+			default:
+				ps.add(join(p, "auth"), "must be api_key or entra; got %q", pr.Auth)
+			}
+		}
+	}
+}
+
+func (c *Config) validateModels(ps *problems) {
+	names := map[string]bool{}
+	for i, m := range c.Models {
+		p := index("models", i)
+		switch {
+		case m.Name == "":
+			ps.add(join(p, "name"), "required")
+		case names[m.Name]:
+			ps.add(join(p, "name"), "duplicate model name %q", m.Name)
+		}
+		names[m.Name] = true
+		if !slices.Contains(Strategies, m.Strategy) {
+			ps.add(join(p, "strategy"), "unknown strategy %q; want one of %v", m.Strategy, Strategies)
+		}
+		if len(m.Targets) == 0 {
+			ps.add(join(p, "targets"), "at least one target is required")
+		}
+		for j, t := range m.Targets {
+			tp := index(join(p, "targets"), j)
+			if t.Provider == "" {
+				ps.add(join(tp, "provider"), "required")
+			} else if c.Provider(t.Provider) == nil {
+				ps.add(join(tp, "provider"), "unknown provider %q", t.Provider)
+			}
+			if t.Model == "" {
+				ps.add(join(tp, "model"), "required")
+			}
+			if t.Weight != nil && *t.Weight < 0 {
+				ps.add(join(tp, "weight"), "must not be negative")
+			}
+			if t.Priority < 0 {
+				ps.add(join(tp, "priority"), "must not be negative")
+			}
+			t.Timeouts.validate(join(tp, "timeouts"), ps)
+			t.Breaker.validate(join(tp, "breaker"), ps)
+		}
+		if m.HedgeAfter < 0 {
+			ps.add(join(p, "hedge_after"), "must not be negative")
+		}
+		if m.OnContentFilter != "return" && m.OnContentFilter != "failover" {
+			ps.add(join(p, "on_content_filter"), "must be return or failover; got %q", m.OnContentFilter)
+		}
+		for j, f := range m.Fallbacks {
+			fp := index(join(p, "fallbacks"), j)
+			switch {
+			case f == m.Name:
+				ps.add(fp, "an alias cannot fall back to itself")
+			case c.Model(f) == nil:
+				ps.add(fp, "unknown model %q", f)
+			}
+		}
+	}
+	for i, m := range c.Models {
+		if cyc := c.fallbackCycle(m.Name, nil); cyc != nil {
+			ps.add(join(index("models", i), "fallbacks"), "fallback cycle: %v", cyc)
+		}
+	}
+}
+
+// fallbackCycle returns the chain of aliases that leads back to one already visited.
+func (c *Config) fallbackCycle(name string, seen []string) []string {
+	if slices.Contains(seen, name) {
+		return append(seen, name)
+	}
+	m := c.Model(name)
+	if m == nil {
+		return nil
+	}
+	seen = append(seen, name)
+	for _, f := range m.Fallbacks {
+		if f == name {
+			continue // reported separately
+		}
+		if cyc := c.fallbackCycle(f, slices.Clone(seen)); cyc != nil {
+			return cyc
+		}
+	}
+	return nil
+}
+
+func (t Timeouts) validate(p string, ps *problems) {
+	if t.Connect < 0 {
+		ps.add(join(p, "connect"), "must not be negative")
+	}
+	if t.FirstByte < 0 {
+		ps.add(join(p, "first_byte"), "must not be negative")
+	}
+	if t.Total < 0 {
+		ps.add(join(p, "total"), "must not be negative")
+	}
+}
+
+func (b Breaker) validate(p string, ps *problems) {
+	if b.FailureRatio < 0 || b.FailureRatio > 1 {
+		ps.add(join(p, "failure_ratio"), "must be between 0 and 1")
+	}
+	if b.Interval < 0 {
+		ps.add(join(p, "interval"), "must not be negative")
+	}
+	if b.OpenTimeout < 0 {
+		ps.add(join(p, "open_timeout"), "must not be negative")
+	}
+}

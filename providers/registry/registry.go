@@ -1,0 +1,61 @@
+// Package registry builds providers from configuration: it is the one place that
+// knows every wire format, so that neither the proxy nor policy has to.
+package registry
+
+import (
+	"fmt"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/switchyard/switchyard/config"
+	"github.com/switchyard/switchyard/providers"
+	"github.com/switchyard/switchyard/providers/azure"
+	"github.com/switchyard/switchyard/providers/openai"
+)
+
+// Options inject what tests replace.
+type Options struct {
+	// AzureCredential issues Entra ID tokens for azure providers with auth: entra;
+	// nil uses azidentity's default credential chain.
+	AzureCredential azcore.TokenCredential
+}
+
+// New builds the provider of one configuration entry.
+func New(pc config.Provider, timeouts config.Timeouts, opts Options) (providers.Provider, error) {
+	client := providers.NewHTTPClient(pc.Timeouts.Or(timeouts).Connect)
+	switch pc.Type {
+	case "openai":
+		return openai.New(openai.Config{BaseURL: pc.BaseURL, APIKey: pc.APIKey.Reveal(), Headers: pc.Headers, Client: client}), nil
+	case "azure":
+		cfg := azure.Config{BaseURL: pc.BaseURL, APIVersion: pc.APIVersion, Headers: pc.Headers, Client: client}
+		if pc.Auth == "entra" {
+			cred := opts.AzureCredential
+			if cred == nil {
+				c, err := azidentity.NewDefaultAzureCredential(nil)
+				if err != nil {
+					return nil, fmt.Errorf("provider %q: Entra ID credential: %w", pc.Name, err)
+				}
+				cred = c
+			}
+			cfg.Credential = cred
+		} else {
+			cfg.APIKey = pc.APIKey.Reveal()
+		}
+		return azure.New(cfg), nil
+	}
+	return nil, fmt.Errorf("provider %q: unknown type %q", pc.Name, pc.Type)
+}
+
+// All builds every provider of cfg.
+func All(cfg *config.Config, opts Options) (map[string]providers.Provider, error) {
+	out := make(map[string]providers.Provider, len(cfg.Providers))
+	for _, pc := range cfg.Providers {
+		p, err := New(pc, cfg.Resilience.Timeouts, opts)
+		if err != nil {
+			return nil, err
+		}
+		out[pc.Name] = p
+	}
+	return out, nil
+}

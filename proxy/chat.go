@@ -1,0 +1,112 @@
+package proxy
+
+import (
+	"context"
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/switchyard/switchyard/internal/jsonfield"
+	"github.com/switchyard/switchyard/policy"
+	"github.com/switchyard/switchyard/providers"
+)
+
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, rt *runtime) {
+	ex := s.begin(r, "chat")
+	defer ex.end()
+	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
+	if aerr != nil {
+		ex.fail(w, aerr)
+		return
+	}
+	s.serveChat(w, r, rt, ex, body)
+}
+
+// handleAzureChat serves Azure-style deployment paths: the deployment names the alias.
+func (s *Server) handleAzureChat(w http.ResponseWriter, r *http.Request, rt *runtime) {
+	ex := s.begin(r, "chat")
+	defer ex.end()
+	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
+	if aerr != nil {
+		ex.fail(w, aerr)
+		return
+	}
+	if body, aerr = withModel(body, r.PathValue("deployment")); aerr != nil {
+		ex.fail(w, aerr)
+		return
+	}
+	s.serveChat(w, r, rt, ex, body)
+}
+
+func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange, body []byte) {
+	req, err := providers.ParseChat(body)
+	if err != nil {
+		ex.fail(w, clientError(providers.AsError(err)))
+		return
+	}
+	ex.alias, ex.stream = req.Model, req.Stream
+	alias, aerr := s.resolveAlias(rt, ex.key, req.Model)
+	if aerr != nil {
+		ex.fail(w, aerr)
+		return
+	}
+	plan := rt.router.NewPlan(alias, policy.Estimate{PromptTokens: req.PromptBytes / 4, MaxTokens: req.MaxTokens})
+	ctx, cancel := context.WithTimeoutCause(r.Context(), rt.cfg.Resilience.Timeouts.Total, errRequestTimeout)
+	defer cancel()
+	x := &execution{reqCtx: ctx, s: s, rt: rt, plan: plan,
+		job: job{chat: req, stream: req.Stream, header: forwardHeaders(r)},
+		log: s.log.With(zap.String("request_id", r.Header.Get("X-Request-Id")))}
+	ex.x = x
+	p, aerr := x.run(ctx)
+	if aerr != nil {
+		ex.fail(w, aerr)
+		return
+	}
+	ex.target = p.target
+	if p.resp != nil {
+		ex.served = x.writeResponse(w, p)
+	} else {
+		s.metrics.InFlight.WithLabelValues("stream").Inc()
+		ex.served = x.relayStream(w, p, req.IncludeUsage)
+		s.metrics.InFlight.WithLabelValues("stream").Dec()
+	}
+	ex.cost, ex.priced = x.price(p.target, ex.served.usage)
+}
+
+// resolveAlias finds the alias a client named and checks the key may use it.
+func (s *Server) resolveAlias(rt *runtime, key *clientKey, name string) (*policy.Alias, *apiError) {
+	alias := rt.router.Alias(name)
+	if alias == nil {
+		return nil, errorf(http.StatusNotFound, "invalid_request_error", "model_not_found", "model",
+			"The model `%s` does not exist or you do not have access to it.", name)
+	}
+	if !key.Allows(name) {
+		return nil, errorf(http.StatusForbidden, "invalid_request_error", "model_not_allowed", "model",
+			"Key %q is not allowed to use model `%s`.", key.Name, name)
+	}
+	return alias, nil
+}
+
+// forwardHeaders are the request headers passed upstream: W3C trace context only.
+// Everything else, the client's credentials above all, stays here.
+func forwardHeaders(r *http.Request) http.Header {
+	tp := r.Header.Get("Traceparent")
+	if tp == "" {
+		return nil
+	}
+	h := http.Header{"Traceparent": {tp}}
+	if ts := r.Header.Get("Tracestate"); ts != "" {
+		h["Tracestate"] = []string{ts}
+	}
+	return h
+}
+
+func withModel(body []byte, model string) ([]byte, *apiError) {
+	quoted, _ := jsonMarshalString(model)
+	out, err := jsonfield.Set(body, "model", quoted)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "invalid_request_error", "", "",
+			"We could not parse the JSON body of your request.")
+	}
+	return out, nil
+}

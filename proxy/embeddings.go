@@ -1,0 +1,76 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/switchyard/switchyard/policy"
+	"github.com/switchyard/switchyard/providers"
+)
+
+func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, rt *runtime) {
+	ex := s.begin(r, "embeddings")
+	defer ex.end()
+	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
+	if aerr != nil {
+		ex.fail(w, aerr)
+		return
+	}
+	s.serveEmbeddings(w, r, rt, ex, body)
+}
+
+func (s *Server) handleAzureEmbeddings(w http.ResponseWriter, r *http.Request, rt *runtime) {
+	ex := s.begin(r, "embeddings")
+	defer ex.end()
+	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
+	if aerr != nil {
+		ex.fail(w, aerr)
+		return
+	}
+	if body, aerr = withModel(body, r.PathValue("deployment")); aerr != nil {
+		ex.fail(w, aerr)
+		return
+	}
+	s.serveEmbeddings(w, r, rt, ex, body)
+}
+
+func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange, body []byte) {
+	var req providers.EmbeddingRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		ex.fail(w, errorf(http.StatusBadRequest, "invalid_request_error", "", "",
+			"We could not parse the JSON body of your request."))
+		return
+	}
+	if req.Model == "" {
+		ex.fail(w, errorf(http.StatusBadRequest, "invalid_request_error", "", "model", "you must provide a model parameter"))
+		return
+	}
+	if req.Input.Raw == nil || string(req.Input.Raw) == "null" {
+		ex.fail(w, errorf(http.StatusBadRequest, "invalid_request_error", "", "input", "'input' is a required property"))
+		return
+	}
+	ex.alias = req.Model
+	alias, aerr := s.resolveAlias(rt, ex.key, req.Model)
+	if aerr != nil {
+		ex.fail(w, aerr)
+		return
+	}
+	plan := rt.router.NewPlan(alias, policy.Estimate{PromptTokens: len(req.Input.Raw) / 4})
+	ctx, cancel := context.WithTimeoutCause(r.Context(), rt.cfg.Resilience.Timeouts.Total, errRequestTimeout)
+	defer cancel()
+	x := &execution{reqCtx: ctx, s: s, rt: rt, plan: plan,
+		job: job{embed: &providers.EmbedCall{Body: body, Input: &req}, header: forwardHeaders(r)},
+		log: s.log.With(zap.String("request_id", r.Header.Get("X-Request-Id")))}
+	ex.x = x
+	p, aerr := x.run(ctx)
+	if aerr != nil {
+		ex.fail(w, aerr)
+		return
+	}
+	ex.target = p.target
+	ex.served = x.writeResponse(w, p)
+	ex.cost, ex.priced = x.price(p.target, ex.served.usage)
+}

@@ -1,0 +1,72 @@
+package proxy
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// Handler is the OpenAI-compatible API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", s.authenticate(s.handleChat))
+	mux.HandleFunc("POST /v1/embeddings", s.authenticate(s.handleEmbeddings))
+	mux.HandleFunc("GET /v1/models", s.authenticate(s.handleModels))
+	mux.HandleFunc("GET /v1/models/{id...}", s.authenticate(s.handleModel))
+	// Azure OpenAI SDKs address deployments by path; the deployment is the alias.
+	mux.HandleFunc("POST /openai/deployments/{deployment}/chat/completions", s.authenticate(s.handleAzureChat))
+	mux.HandleFunc("POST /openai/deployments/{deployment}/embeddings", s.authenticate(s.handleAzureEmbeddings))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errorf(http.StatusNotFound, "invalid_request_error", "unknown_url", "",
+			"Invalid URL (%s %s)", r.Method, r.URL.Path))
+	})
+	return withRequestID(mux)
+}
+
+// withRequestID accepts the client's X-Request-Id when it is sane, or makes one, and
+// echoes it on the response.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+			r.Header.Set("X-Request-Id", id)
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+// readBody reads the request body within max_body_bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, errorf(http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "",
+				"Request body exceeds the limit of %d bytes.", limit)
+		}
+		return nil, errorf(http.StatusBadRequest, "invalid_request_error", "", "", "Could not read the request body.")
+	}
+	return body, nil
+}

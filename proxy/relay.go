@@ -1,0 +1,170 @@
+package proxy
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchyard/switchyard/providers"
+)
+
+// served is what the client got, for the access log and accounting.
+type served struct {
+	usage      providers.Usage
+	usageKnown bool
+	// firstToken is when the first content reached the client (streams).
+	firstToken time.Time
+	// streamErr is a failure after the stream was committed to the client.
+	streamErr *providers.Error
+	// clientGone is set when the client left during the relay.
+	clientGone bool
+}
+
+func (x *execution) setServedHeaders(h http.Header, p *prepared) {
+	h.Set("X-Switchyard-Provider", p.target.ProviderName)
+	h.Set("X-Switchyard-Model", p.target.Model)
+	h.Set("X-Switchyard-Attempts", strconv.Itoa(x.count()))
+}
+
+// writeResponse sends a complete response and settles the attempt as a success.
+func (x *execution) writeResponse(w http.ResponseWriter, p *prepared) served {
+	defer p.release()
+	t := p.target
+	elapsed := time.Since(p.start)
+	p.report(false, false)
+	t.Health.Observe(true, elapsed, 0)
+	x.observeAttempt(t, "success", http.StatusOK, elapsed)
+
+	h := w.Header()
+	x.setServedHeaders(h, p)
+	if usd, ok := x.price(t, p.resp.Usage); ok {
+		h.Set("X-Switchyard-Cost-Usd", strconv.FormatFloat(usd, 'f', -1, 64))
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(p.resp.Body)))
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(p.resp.Body)
+	return served{usage: p.resp.Usage, usageKnown: true, clientGone: err != nil}
+}
+
+var (
+	dataPrefix  = []byte("data: ")
+	eventEnd    = []byte("\n\n")
+	doneEvent   = []byte("data: [DONE]\n\n")
+	sseHeaderCT = "text/event-stream; charset=utf-8"
+)
+
+// relayStream commits the stream to the client: held chunks first, then every
+// upstream chunk as it arrives, each flushed at once. Once the first byte is sent
+// nothing is retried: an upstream failure ends the stream with an OpenAI-style error
+// event and counts against the target.
+func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage bool) served {
+	defer p.release()
+	defer func() {
+		if p.stream != nil {
+			p.stream.Close()
+		}
+	}()
+	t := p.target
+	h := w.Header()
+	x.setServedHeaders(h, p)
+	h.Set("Content-Type", sseHeaderCT)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx and friends must not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+
+	var out served
+	send := func(data []byte, usage *providers.Usage, usageOnly bool) error {
+		if usage != nil {
+			out.usage, out.usageKnown = *usage, true
+		}
+		if usageOnly && !includeUsage {
+			return nil
+		}
+		if out.firstToken.IsZero() && !usageOnly {
+			out.firstToken = time.Now()
+		}
+		if _, err := w.Write(dataPrefix); err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+		if _, err := w.Write(eventEnd); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+
+	var err error
+	for _, c := range p.held {
+		if err = send(c.data, c.usage, c.usageOnly); err != nil {
+			break
+		}
+	}
+	if err == nil && !p.ended {
+		for {
+			var c providers.Chunk
+			c, err = p.stream.Recv()
+			if err != nil {
+				break
+			}
+			if err = send(c.Data, c.Usage, c.UsageOnly); err != nil {
+				break
+			}
+		}
+	}
+	if p.ended || errors.Is(err, io.EOF) {
+		_, werr := w.Write(doneEvent)
+		if werr == nil {
+			werr = rc.Flush()
+		}
+		out.clientGone = werr != nil
+		x.streamSucceeded(p)
+		return out
+	}
+	var perr *providers.Error
+	if !errors.As(err, &perr) {
+		// A write to the client failed: the client left.
+		out.clientGone = true
+		p.report(false, true)
+		x.observeAttempt(t, providers.ClassCanceled.String(), http.StatusOK, time.Since(p.start))
+		return out
+	}
+	perr = classify(perr, x.reqCtx, x.reqCtx, t)
+	if perr.Class == providers.ClassCanceled {
+		out.clientGone = true
+		p.report(false, true)
+		x.observeAttempt(t, perr.Class.String(), http.StatusOK, time.Since(p.start))
+		return out
+	}
+	out.streamErr = perr
+	p.report(perr.Class.HealthFailure(), !perr.Class.HealthFailure())
+	t.Health.Observe(false, time.Since(p.start), 0)
+	x.observeAttempt(t, perr.Class.String(), http.StatusOK, time.Since(p.start))
+	body, _ := json.Marshal(streamErrorDoc(perr))
+	_ = send(body, nil, false)
+	return out
+}
+
+func (x *execution) streamSucceeded(p *prepared) {
+	elapsed := time.Since(p.start)
+	p.report(false, false)
+	p.target.Health.Observe(true, elapsed, p.ttft)
+	x.observeAttempt(p.target, "success", http.StatusOK, elapsed)
+}
+
+// streamErrorDoc is the error event that ends a failed stream; OpenAI SDKs raise it
+// as an error ("received error while streaming").
+func streamErrorDoc(e *providers.Error) errorDoc {
+	code := "upstream_error"
+	if e.Class == providers.ClassTimeout {
+		code = "upstream_timeout"
+	}
+	return (&apiError{Type: "server_error", Code: code,
+		Message: "The upstream failed while streaming: " + describe(e)}).body()
+}

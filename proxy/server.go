@@ -1,0 +1,185 @@
+// Package proxy serves the OpenAI-compatible API: authentication, parsing, the
+// executor that tries targets until one succeeds, the relay of responses and streams,
+// and the admin endpoints. Nothing imports it but the binary.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/switchyard/switchyard/config"
+	"github.com/switchyard/switchyard/health"
+	"github.com/switchyard/switchyard/providers/registry"
+	"github.com/switchyard/switchyard/telemetry"
+)
+
+// Options build a Server.
+type Options struct {
+	Config  *config.Config
+	Logger  *zap.Logger
+	Metrics *telemetry.Metrics
+	// Registry options reach provider construction (tests inject credentials).
+	Registry registry.Options
+	Version  string
+}
+
+// Server is a running Switchyard: the current compiled configuration, target health
+// that outlives reloads, and the listeners' lifecycle.
+type Server struct {
+	log             *zap.Logger
+	access          *zap.Logger
+	metrics         *telemetry.Metrics
+	pool            *health.Pool
+	registryOptions registry.Options
+	version         string
+
+	rt       atomic.Pointer[runtime]
+	ready    atomic.Bool
+	draining atomic.Bool
+}
+
+// New compiles cfg and returns a server ready to Serve.
+func New(opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = telemetry.NewMetrics(opts.Version)
+	}
+	s := &Server{
+		log:             opts.Logger,
+		access:          opts.Logger.Named("access"),
+		metrics:         opts.Metrics,
+		registryOptions: opts.Registry,
+		version:         opts.Version,
+	}
+	s.pool = health.NewPool(breakerObserver{s})
+	rt, err := s.compile(opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	s.rt.Store(rt)
+	s.metrics.WatchTargets(s.targetStates)
+	if rt.keys.open() {
+		s.log.Warn("NO CLIENT KEYS CONFIGURED: the API is open to anyone who can reach " + opts.Config.Listen +
+			"; add keys: to the configuration before exposing it")
+	}
+	return s, nil
+}
+
+// Reload compiles cfg and swaps it in atomically. Requests in flight finish on the
+// configuration they started with; target health survives for targets that remain.
+func (s *Server) Reload(cfg *config.Config) error {
+	rt, err := s.compile(cfg)
+	if err != nil {
+		s.metrics.ConfigReloads.WithLabelValues("failure").Inc()
+		return err
+	}
+	s.rt.Store(rt)
+	keep := map[string]bool{}
+	for _, t := range rt.router.Targets() {
+		keep[t.ID] = true
+	}
+	s.pool.Retain(keep)
+	s.metrics.ConfigReloads.WithLabelValues("success").Inc()
+	return nil
+}
+
+// Config returns the configuration in force.
+func (s *Server) Config() *config.Config { return s.rt.Load().cfg }
+
+// Serve answers on the API and admin listeners until ctx ends, then drains: readiness
+// fails at once, the API keeps accepting for drain_delay (so endpoints are removed
+// first), then stops accepting and gives in-flight requests and streams up to
+// shutdown_grace to finish.
+func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
+	api2 := &http.Server{
+		Handler: s.Handler(),
+		// Headers must arrive promptly; bodies and responses have no server-wide
+		// deadline, which would cut long streams: requests carry their own timeouts.
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
+	}
+	adm := &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- api2.Serve(api) }()
+	go func() { errc <- adm.Serve(admin) }()
+	s.ready.Store(true)
+	s.log.Info("serving", zap.String("listen", api.Addr().String()), zap.String("admin_listen", admin.Addr().String()),
+		zap.String("version", s.version))
+
+	select {
+	case err := <-errc:
+		api2.Close()
+		adm.Close()
+		return err
+	case <-ctx.Done():
+	}
+	cfg := s.Config()
+	s.ready.Store(false)
+	s.draining.Store(true)
+	s.log.Info("draining", zap.Duration("drain_delay", cfg.DrainDelay), zap.Duration("shutdown_grace", cfg.ShutdownGrace))
+	time.Sleep(cfg.DrainDelay)
+
+	grace, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	err := api2.Shutdown(grace)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("shutdown grace expired; closing remaining connections")
+		api2.Close()
+		err = nil
+	}
+	adm.Close()
+	s.log.Info("stopped")
+	return err
+}
+
+// ListenAndServe listens on the configured addresses and serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	cfg := s.Config()
+	api, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	admin, err := net.Listen("tcp", cfg.AdminListen)
+	if err != nil {
+		api.Close()
+		return fmt.Errorf("admin_listen: %w", err)
+	}
+	return s.Serve(ctx, api, admin)
+}
+
+// breakerObserver logs breaker transitions and counts them. It runs under the
+// breaker's lock, so it does nothing else.
+type breakerObserver struct{ s *Server }
+
+func (o breakerObserver) BreakerChanged(target string, from, to health.State) {
+	o.s.metrics.BreakerChanges.WithLabelValues(target, to.String()).Inc()
+	level := o.s.log.Info
+	if to == health.Open {
+		level = o.s.log.Warn
+	}
+	level("circuit breaker changed", zap.String("target", target), zap.String("from", from.String()), zap.String("to", to.String()))
+}
+
+func (s *Server) targetStates() []telemetry.TargetState {
+	rt := s.rt.Load()
+	var out []telemetry.TargetState
+	for _, t := range rt.router.Targets() {
+		snap := t.Health.Snapshot()
+		out = append(out, telemetry.TargetState{Provider: t.ProviderName, Target: t.ID,
+			Breaker: int(t.Health.State()), CoolingDown: !snap.CooldownUntil.IsZero(), SuccessRate: snap.SuccessRate})
+	}
+	return out
+}
+
+// RejectReload counts a reload whose configuration did not validate.
+func (s *Server) RejectReload() { s.metrics.ConfigReloads.WithLabelValues("failure").Inc() }
