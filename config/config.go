@@ -56,12 +56,34 @@ type Provider struct {
 	// APIVersion is Azure's api-version query parameter, or "v1" for the
 	// /openai/v1/ path that takes none.
 	APIVersion string `mapstructure:"api_version"`
-	// Auth selects Azure authentication: "api_key" (default) or "entra".
+	// Auth selects how the provider authenticates. azure: "api_key" (default) or
+	// "entra" (Microsoft Entra ID, azidentity's default credential chain). gemini:
+	// "api_key" (default) or "google" (Google application default credentials, for
+	// Vertex AI).
 	Auth string `mapstructure:"auth"`
 	// Headers are static headers added to every upstream request.
 	Headers map[string]string `mapstructure:"headers"`
-	// Region names where the provider serves from (bedrock: the AWS region).
+	// Region names where the provider serves from (bedrock: the AWS region; vertex:
+	// the location). Rules restrict traffic by it (data residency).
 	Region string `mapstructure:"region"`
+
+	// Bedrock: credentials come from the AWS default chain (environment, shared
+	// profile, web identity / IRSA, ECS and EC2 roles) unless given here.
+	Profile            string `mapstructure:"profile"`
+	AWSAccessKeyID     Secret `mapstructure:"aws_access_key_id"`
+	AWSSecretAccessKey Secret `mapstructure:"aws_secret_access_key"`
+	AWSSessionToken    Secret `mapstructure:"aws_session_token"`
+	// RoleARN is assumed (STS AssumeRole) with the credentials above.
+	RoleARN string `mapstructure:"role_arn"`
+
+	// Anthropic: the anthropic-version header (default 2023-06-01) and optional
+	// anthropic-beta flags.
+	AnthropicVersion string   `mapstructure:"anthropic_version"`
+	AnthropicBeta    []string `mapstructure:"anthropic_beta"`
+
+	// Gemini on Vertex AI (auth: google): the Google Cloud project; region is the
+	// location.
+	Project string `mapstructure:"project"`
 	// Timeouts override resilience.timeouts for every target of this provider.
 	Timeouts Timeouts `mapstructure:"timeouts"`
 }

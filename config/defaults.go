@@ -60,11 +60,24 @@ func (c *Config) applyDefaults() {
 	}
 	for i := range c.Providers {
 		p := &c.Providers[i]
-		if p.Type == "azure" && p.Auth == "" {
-			p.Auth = "api_key"
+		switch p.Type {
+		case "azure", "gemini":
+			if p.Auth == "" {
+				p.Auth = "api_key"
+			}
 		}
-		if p.Type == "openai" && p.BaseURL == "" {
+		switch {
+		case p.Type == "openai" && p.BaseURL == "":
 			p.BaseURL = "https://api.openai.com/v1"
+		case p.Type == "anthropic" && p.BaseURL == "":
+			p.BaseURL = "https://api.anthropic.com"
+		case p.Type == "gemini" && p.BaseURL == "" && p.Auth == "api_key":
+			p.BaseURL = "https://generativelanguage.googleapis.com"
+		case p.Type == "gemini" && p.BaseURL == "" && p.Auth == "google":
+			p.BaseURL = "https://" + p.Region + "-aiplatform.googleapis.com"
+		}
+		if p.Type == "anthropic" && p.AnthropicVersion == "" {
+			p.AnthropicVersion = "2023-06-01"
 		}
 	}
 	for i := range c.Models {

@@ -8,7 +8,7 @@ import (
 )
 
 // ProviderTypes are the wire formats Switchyard speaks.
-var ProviderTypes = []string{"openai", "azure"}
+var ProviderTypes = []string{"openai", "azure", "bedrock", "anthropic", "gemini"}
 
 // Strategies choose among the available targets of one priority tier.
 var Strategies = []string{"weighted"}
@@ -101,6 +101,7 @@ func (c *Config) validateProviders(ps *problems) {
 			}
 		}
 		pr.Timeouts.validate(join(p, "timeouts"), ps)
+		pr.validateApplicable(p, ps)
 		switch pr.Type {
 		case "azure":
 			if pr.BaseURL == "" {
@@ -120,6 +121,36 @@ func (c *Config) validateProviders(ps *problems) {
 				}
 			default:
 				ps.add(join(p, "auth"), "must be api_key or entra; got %q", pr.Auth)
+			}
+		case "bedrock":
+			if pr.Region == "" {
+				ps.add(join(p, "region"), "required for bedrock (e.g. us-east-1)")
+			}
+			if (pr.AWSAccessKeyID == "") != (pr.AWSSecretAccessKey == "") {
+				ps.add(join(p, "aws_secret_access_key"), "aws_access_key_id and aws_secret_access_key go together")
+			}
+			if pr.AWSSessionToken != "" && pr.AWSAccessKeyID == "" {
+				ps.add(join(p, "aws_session_token"), "needs aws_access_key_id and aws_secret_access_key")
+			}
+		case "anthropic":
+			if pr.APIKey == "" {
+				ps.add(join(p, "api_key"), "required for anthropic")
+			}
+		case "gemini":
+			switch pr.Auth {
+			case "api_key":
+				if pr.APIKey == "" {
+					ps.add(join(p, "api_key"), "required with auth: api_key (or set auth: google for Vertex AI)")
+				}
+			case "google":
+				if pr.Project == "" {
+					ps.add(join(p, "project"), "required with auth: google (the Vertex AI project)")
+				}
+				if pr.Region == "" {
+					ps.add(join(p, "region"), "required with auth: google (the Vertex AI location, e.g. us-central1)")
+				}
+			default:
+				ps.add(join(p, "auth"), "must be api_key or google; got %q", pr.Auth)
 			}
 		}
 	}
@@ -227,4 +258,25 @@ func (b Breaker) validate(p string, ps *problems) {
 	if b.OpenTimeout < 0 {
 		ps.add(join(p, "open_timeout"), "must not be negative")
 	}
+}
+
+// validateApplicable rejects settings that the provider's type ignores, so that a
+// misplaced key is caught instead of silently doing nothing.
+func (pr Provider) validateApplicable(p string, ps *problems) {
+	only := func(key string, set bool, types ...string) {
+		if set && !slices.Contains(types, pr.Type) {
+			ps.add(join(p, key), "does not apply to type %s (only %v)", pr.Type, types)
+		}
+	}
+	only("api_key", pr.APIKey != "", "openai", "azure", "anthropic", "gemini")
+	only("api_version", pr.APIVersion != "", "azure")
+	only("auth", pr.Auth != "" && pr.Auth != "api_key", "azure", "gemini")
+	only("profile", pr.Profile != "", "bedrock")
+	only("aws_access_key_id", pr.AWSAccessKeyID != "", "bedrock")
+	only("aws_secret_access_key", pr.AWSSecretAccessKey != "", "bedrock")
+	only("aws_session_token", pr.AWSSessionToken != "", "bedrock")
+	only("role_arn", pr.RoleARN != "", "bedrock")
+	only("anthropic_version", pr.AnthropicVersion != "", "anthropic")
+	only("anthropic_beta", len(pr.AnthropicBeta) > 0, "anthropic")
+	only("project", pr.Project != "", "gemini")
 }
