@@ -39,9 +39,9 @@ type execution struct {
 	dispatched atomic.Int32
 	mu         sync.Mutex // attempts are recorded by concurrent hedged attempts
 	attempts   []attemptRecord
-	lastErr  *providers.Error
-	lastT    *policy.Target
-	retries  int
+	lastErr    *providers.Error
+	lastT      *policy.Target
+	retries    int
 }
 
 // attemptRecord is one attempt, for the access log and X-Switchyard-Attempts.
