@@ -34,7 +34,28 @@ type Config struct {
 	Providers  []Provider `mapstructure:"providers"`
 	Models     []Model    `mapstructure:"models"`
 	Resilience Resilience `mapstructure:"resilience"`
+	State      State      `mapstructure:"state"`
 	Log        Log        `mapstructure:"log"`
+}
+
+// State selects where shared counters and records live.
+type State struct {
+	// Driver is "embedded" (default: a local file, one replica) or "redis" (many
+	// replicas share budgets, rate limits and conversations).
+	Driver string `mapstructure:"driver"`
+	// Path of the embedded database file. Default ./switchyard.db.
+	Path string `mapstructure:"path"`
+	// URL of Redis: redis://[:password@]host:port[/db], rediss:// for TLS,
+	// redis-sentinel://[:password@]host:port[,host:port...]/master[?db=N],
+	// redis-cluster://[:password@]host:port[,host:port...].
+	URL Secret `mapstructure:"url"`
+	// FailOpen admits requests when the store is unreachable (limits and budgets
+	// are then not enforced); false (default) rejects them with 503.
+	FailOpen bool `mapstructure:"fail_open"`
+	// KeyPrefix namespaces every key. Default "switchyard:".
+	KeyPrefix string `mapstructure:"key_prefix"`
+	// Timeout bounds one store operation. Default 250ms.
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // Key is a client key: who may call, which aliases, under which limits.

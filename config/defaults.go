@@ -31,6 +31,18 @@ func (c *Config) applyDefaults() {
 	if c.DrainDelay == 0 {
 		c.DrainDelay = DefaultDrainDelay
 	}
+	if c.State.Driver == "" {
+		c.State.Driver = "embedded"
+	}
+	if c.State.Driver == "embedded" && c.State.Path == "" {
+		c.State.Path = "./switchyard.db"
+	}
+	if c.State.KeyPrefix == "" {
+		c.State.KeyPrefix = "switchyard:"
+	}
+	if c.State.Timeout == 0 {
+		c.State.Timeout = 250 * time.Millisecond
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}

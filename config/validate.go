@@ -39,6 +39,21 @@ func (c *Config) validate(ps *problems) {
 	if c.Resilience.Retry.BaseDelay < 0 || c.Resilience.Retry.MaxDelay < c.Resilience.Retry.BaseDelay {
 		ps.add("resilience.retry", "want 0 < base_delay <= max_delay")
 	}
+	switch c.State.Driver {
+	case "embedded":
+		if c.State.URL != "" {
+			ps.add("state.url", "applies to driver: redis only")
+		}
+	case "redis":
+		if c.State.URL == "" {
+			ps.add("state.url", "required with driver: redis (redis://host:6379)")
+		} else if u, err := url.Parse(c.State.URL.Reveal()); err != nil || !slices.Contains(
+			[]string{"redis", "rediss", "redis-sentinel", "redis-cluster"}, u.Scheme) {
+			ps.add("state.url", "want redis://, rediss://, redis-sentinel:// or redis-cluster://")
+		}
+	default:
+		ps.add("state.driver", "must be embedded or redis; got %q", c.State.Driver)
+	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		ps.add("log.level", "must be one of debug, info, warn, error; got %q", c.Log.Level)
 	}
