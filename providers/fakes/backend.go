@@ -54,6 +54,7 @@ type Backend struct {
 	faults    []Fault
 	recorded  []Recorded
 	served    int
+	canceled  int
 	delay     time.Duration
 }
 
@@ -103,6 +104,20 @@ func (b *Backend) Served() int {
 	return b.served
 }
 
+// Canceled counts requests whose client went away before the answer was complete:
+// proof that a cancellation reached the upstream.
+func (b *Backend) Canceled() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.canceled
+}
+
+func (b *Backend) noteCanceled() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.canceled++
+}
+
 // ResetRecords forgets the recorded requests and the served count.
 func (b *Backend) ResetRecords() {
 	b.mu.Lock()
@@ -148,14 +163,16 @@ func (b *Backend) reply(p *Prompt) Reply {
 
 // preamble applies the transport-level part of a fault: latency, hang, reset. It
 // reports whether the handler should go on answering.
-func preamble(w http.ResponseWriter, r *http.Request, f Fault) bool {
+func (b *Backend) preamble(w http.ResponseWriter, r *http.Request, f Fault) bool {
 	if f.Latency > 0 {
 		if !sleep(r.Context(), f.Latency) {
+			b.noteCanceled()
 			return false
 		}
 	}
 	if f.Hang {
 		<-r.Context().Done()
+		b.noteCanceled()
 		return false
 	}
 	if f.Reset {

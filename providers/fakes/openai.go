@@ -126,7 +126,7 @@ func (h *chatHandler) chat(w http.ResponseWriter, r *http.Request, deployment st
 		return
 	}
 	if faulty {
-		if !preamble(w, r, fault) {
+		if !h.b.preamble(w, r, fault) {
 			return
 		}
 		if fault.Status != 0 {
@@ -281,9 +281,11 @@ func (h *chatHandler) stream(w http.ResponseWriter, r *http.Request, id, model s
 			return
 		}
 		if i > 0 && f.ChunkDelay > 0 && !sleep(r.Context(), f.ChunkDelay) {
+			h.b.noteCanceled()
 			return
 		}
 		if fw.event("", ev) != nil {
+			h.b.noteCanceled()
 			return
 		}
 	}
@@ -311,7 +313,7 @@ func (h *chatHandler) embeddings(w http.ResponseWriter, r *http.Request, deploym
 		return
 	}
 	if faulty {
-		if !preamble(w, r, fault) {
+		if !h.b.preamble(w, r, fault) {
 			return
 		}
 		if fault.Status != 0 {
