@@ -15,60 +15,35 @@ const (
 	DefaultRetryMaxDelay    = 2 * time.Second
 )
 
+// defaults is the configuration before the file is decoded onto it: keys the file
+// leaves out keep these values, and a key set to zero (drain_delay: 0s) stays zero.
+func defaults() Config {
+	return Config{
+		Listen:        DefaultListen,
+		AdminListen:   DefaultAdminListen,
+		MaxBodyBytes:  DefaultMaxBodyBytes,
+		ShutdownGrace: DefaultShutdownGrace,
+		DrainDelay:    DefaultDrainDelay,
+		Resilience: Resilience{
+			MaxAttempts: DefaultMaxAttempts,
+			Timeouts: Timeouts{
+				Connect:   DefaultConnectTimeout,
+				FirstByte: DefaultFirstByteTimeout,
+				Total:     DefaultTotalTimeout,
+			},
+			MaxCooldown:     DefaultMaxCooldown,
+			DefaultCooldown: DefaultCooldown,
+			Retry:           Retry{BaseDelay: DefaultRetryBaseDelay, MaxDelay: DefaultRetryMaxDelay},
+		},
+		State: State{Driver: "embedded", KeyPrefix: "switchyard:", Timeout: 250 * time.Millisecond},
+		Log:   Log{Level: "info", Format: "json"},
+	}
+}
+
+// applyDefaults fills what depends on other settings or lives in list entries.
 func (c *Config) applyDefaults() {
-	if c.Listen == "" {
-		c.Listen = DefaultListen
-	}
-	if c.AdminListen == "" {
-		c.AdminListen = DefaultAdminListen
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.ShutdownGrace == 0 {
-		c.ShutdownGrace = DefaultShutdownGrace
-	}
-	if c.DrainDelay == 0 {
-		c.DrainDelay = DefaultDrainDelay
-	}
-	if c.State.Driver == "" {
-		c.State.Driver = "embedded"
-	}
 	if c.State.Driver == "embedded" && c.State.Path == "" {
 		c.State.Path = "./switchyard.db"
-	}
-	if c.State.KeyPrefix == "" {
-		c.State.KeyPrefix = "switchyard:"
-	}
-	if c.State.Timeout == 0 {
-		c.State.Timeout = 250 * time.Millisecond
-	}
-	if c.Log.Level == "" {
-		c.Log.Level = "info"
-	}
-	if c.Log.Format == "" {
-		c.Log.Format = "json"
-	}
-	r := &c.Resilience
-	if r.MaxAttempts == 0 {
-		r.MaxAttempts = DefaultMaxAttempts
-	}
-	r.Timeouts = r.Timeouts.Or(Timeouts{
-		Connect:   DefaultConnectTimeout,
-		FirstByte: DefaultFirstByteTimeout,
-		Total:     DefaultTotalTimeout,
-	})
-	if r.MaxCooldown == 0 {
-		r.MaxCooldown = DefaultMaxCooldown
-	}
-	if r.DefaultCooldown == 0 {
-		r.DefaultCooldown = DefaultCooldown
-	}
-	if r.Retry.BaseDelay == 0 {
-		r.Retry.BaseDelay = DefaultRetryBaseDelay
-	}
-	if r.Retry.MaxDelay == 0 {
-		r.Retry.MaxDelay = DefaultRetryMaxDelay
 	}
 	for i := range c.Providers {
 		p := &c.Providers[i]

@@ -40,7 +40,7 @@ func decode(raw map[string]any, env LookupEnv) (*Config, error) {
 	expandTree(raw, "", env, &ps)
 	checkKeys(raw, "", reflect.TypeFor[Config](), &ps)
 
-	var cfg Config
+	cfg := defaults()
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		Result:     &cfg,
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(durationHook),

@@ -90,24 +90,29 @@ func keyFrom(ctx context.Context) *clientKey {
 	return k
 }
 
-// authenticate resolves the caller or answers 401.
-func (s *Server) authenticate(next func(http.ResponseWriter, *http.Request, *runtime)) http.HandlerFunc {
+// api wraps an API handler: the exchange (access log, metrics) begins before
+// authentication, so that rejected callers are logged too, and the configuration is
+// loaded once for the whole request.
+func (s *Server) api(kind string, next func(http.ResponseWriter, *http.Request, *runtime, *exchange)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rt := s.rt.Load()
+		ex := s.begin(r, kind)
+		defer ex.end()
 		k := anonymous
 		if !rt.keys.open() {
 			token := credential(r)
 			if token == "" {
-				writeError(w, errorf(http.StatusUnauthorized, "invalid_request_error", "missing_api_key", "",
+				ex.fail(w, errorf(http.StatusUnauthorized, "invalid_request_error", "missing_api_key", "",
 					"You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."))
 				return
 			}
 			if k = rt.keys.lookup(token); k == nil {
-				writeError(w, errorf(http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "",
+				ex.fail(w, errorf(http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "",
 					"Incorrect API key provided."))
 				return
 			}
 		}
-		next(w, r.WithContext(withKey(r.Context(), k)), rt)
+		ex.key = k
+		next(w, r.WithContext(withKey(r.Context(), k)), rt, ex)
 	}
 }

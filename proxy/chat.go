@@ -11,9 +11,7 @@ import (
 	"github.com/switchyard/switchyard/providers"
 )
 
-func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, rt *runtime) {
-	ex := s.begin(r, "chat")
-	defer ex.end()
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
 	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
 	if aerr != nil {
 		ex.fail(w, aerr)
@@ -23,9 +21,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, rt *runtime)
 }
 
 // handleAzureChat serves Azure-style deployment paths: the deployment names the alias.
-func (s *Server) handleAzureChat(w http.ResponseWriter, r *http.Request, rt *runtime) {
-	ex := s.begin(r, "chat")
-	defer ex.end()
+func (s *Server) handleAzureChat(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
 	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
 	if aerr != nil {
 		ex.fail(w, aerr)

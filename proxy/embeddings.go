@@ -11,9 +11,7 @@ import (
 	"github.com/switchyard/switchyard/providers"
 )
 
-func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, rt *runtime) {
-	ex := s.begin(r, "embeddings")
-	defer ex.end()
+func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
 	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
 	if aerr != nil {
 		ex.fail(w, aerr)
@@ -22,9 +20,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, rt *ru
 	s.serveEmbeddings(w, r, rt, ex, body)
 }
 
-func (s *Server) handleAzureEmbeddings(w http.ResponseWriter, r *http.Request, rt *runtime) {
-	ex := s.begin(r, "embeddings")
-	defer ex.end()
+func (s *Server) handleAzureEmbeddings(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
 	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
 	if aerr != nil {
 		ex.fail(w, aerr)

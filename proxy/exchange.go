@@ -11,6 +11,9 @@ import (
 	"github.com/switchyard/switchyard/policy"
 )
 
+// unauthenticated is the caller until a key is found.
+var unauthenticated = &clientKey{Name: "-"}
+
 // exchange is one client request from arrival to its access-log line: who asked,
 // what was served, and what it cost.
 type exchange struct {
@@ -32,7 +35,7 @@ type exchange struct {
 
 func (s *Server) begin(r *http.Request, kind string) *exchange {
 	s.metrics.InFlight.WithLabelValues("request").Inc()
-	return &exchange{s: s, r: r, start: time.Now(), kind: kind, key: keyFrom(r.Context())}
+	return &exchange{s: s, r: r, start: time.Now(), kind: kind, key: unauthenticated}
 }
 
 // fail answers an error, unless the client is already gone.

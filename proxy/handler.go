@@ -11,13 +11,13 @@ import (
 // Handler is the OpenAI-compatible API.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/chat/completions", s.authenticate(s.handleChat))
-	mux.HandleFunc("POST /v1/embeddings", s.authenticate(s.handleEmbeddings))
-	mux.HandleFunc("GET /v1/models", s.authenticate(s.handleModels))
-	mux.HandleFunc("GET /v1/models/{id...}", s.authenticate(s.handleModel))
+	mux.HandleFunc("POST /v1/chat/completions", s.api("chat", s.handleChat))
+	mux.HandleFunc("POST /v1/embeddings", s.api("embeddings", s.handleEmbeddings))
+	mux.HandleFunc("GET /v1/models", s.api("models", s.handleModels))
+	mux.HandleFunc("GET /v1/models/{id...}", s.api("models", s.handleModel))
 	// Azure OpenAI SDKs address deployments by path; the deployment is the alias.
-	mux.HandleFunc("POST /openai/deployments/{deployment}/chat/completions", s.authenticate(s.handleAzureChat))
-	mux.HandleFunc("POST /openai/deployments/{deployment}/embeddings", s.authenticate(s.handleAzureEmbeddings))
+	mux.HandleFunc("POST /openai/deployments/{deployment}/chat/completions", s.api("chat", s.handleAzureChat))
+	mux.HandleFunc("POST /openai/deployments/{deployment}/embeddings", s.api("embeddings", s.handleAzureEmbeddings))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusNotFound, "invalid_request_error", "unknown_url", "",
 			"Invalid URL (%s %s)", r.Method, r.URL.Path))

@@ -13,7 +13,7 @@ type modelObject struct {
 }
 
 // handleModels lists the aliases this key may use, in OpenAI's list shape.
-func (s *Server) handleModels(w http.ResponseWriter, r *http.Request, rt *runtime) {
+func (s *Server) handleModels(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
 	key := keyFrom(r.Context())
 	list := struct {
 		Object string        `json:"object"`
@@ -28,10 +28,10 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request, rt *runtim
 }
 
 // handleModel describes one alias; another key's aliases do not exist for this one.
-func (s *Server) handleModel(w http.ResponseWriter, r *http.Request, rt *runtime) {
+func (s *Server) handleModel(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
 	id := r.PathValue("id")
 	if rt.router.Alias(id) == nil || !keyFrom(r.Context()).Allows(id) {
-		writeError(w, errorf(http.StatusNotFound, "invalid_request_error", "model_not_found", "model",
+		ex.fail(w, errorf(http.StatusNotFound, "invalid_request_error", "model_not_found", "model",
 			"The model '%s' does not exist", id))
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -100,8 +101,10 @@ func (s *Server) Config() *config.Config { return s.rt.Load().cfg }
 // first), then stops accepting and gives in-flight requests and streams up to
 // shutdown_grace to finish.
 func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
+	conns := &connTracker{conns: map[net.Conn]http.ConnState{}}
 	api2 := &http.Server{
-		Handler: s.Handler(),
+		Handler:   s.Handler(),
+		ConnState: conns.track,
 		// Headers must arrive promptly; bodies and responses have no server-wide
 		// deadline, which would cut long streams: requests carry their own timeouts.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -131,7 +134,7 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 
 	grace, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
-	err := api2.Shutdown(grace)
+	err := conns.shutdown(grace, api2)
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.log.Warn("shutdown grace expired; closing remaining connections")
 		api2.Close()
@@ -183,3 +186,48 @@ func (s *Server) targetStates() []telemetry.TargetState {
 
 // RejectReload counts a reload whose configuration did not validate.
 func (s *Server) RejectReload() { s.metrics.ConfigReloads.WithLabelValues("failure").Inc() }
+
+// connTracker knows each API connection's state, so that shutdown can close
+// connections a client opened but never sent a request on (spare dials of a client's
+// pool): http.Server.Shutdown would wait 5 seconds for each of those.
+type connTracker struct {
+	mu    sync.Mutex
+	conns map[net.Conn]http.ConnState
+}
+
+func (c *connTracker) track(conn net.Conn, state http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch state {
+	case http.StateClosed, http.StateHijacked:
+		delete(c.conns, conn)
+	default:
+		c.conns[conn] = state
+	}
+}
+
+func (c *connTracker) closeNew() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for conn, state := range c.conns {
+		if state == http.StateNew {
+			conn.Close()
+		}
+	}
+}
+
+// shutdown stops srv gracefully, closing never-used connections as it goes.
+func (c *connTracker) shutdown(ctx context.Context, srv *http.Server) error {
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			c.closeNew()
+		}
+	}
+}
