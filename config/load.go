@@ -53,11 +53,20 @@ func decode(raw map[string]any, env LookupEnv) (*Config, error) {
 	if err := dec.Decode(raw); err != nil {
 		addDecodeErrors(err, &ps)
 	}
-	if len(ps) > 0 {
-		return nil, &Error{Problems: ps}
+	// Validate even after earlier problems, so that one run lists them all; a key
+	// already reported (an unset variable) is not reported again as "required".
+	reported := map[string]bool{}
+	for _, p := range ps {
+		reported[p.Path] = true
 	}
 	cfg.applyDefaults()
-	cfg.validate(&ps)
+	var vs problems
+	cfg.validate(&vs)
+	for _, p := range vs {
+		if !reported[p.Path] {
+			ps = append(ps, p)
+		}
+	}
 	if len(ps) > 0 {
 		return nil, &Error{Problems: ps}
 	}

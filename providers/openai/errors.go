@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +59,9 @@ func parseError(status int, body []byte) *providers.Error {
 	}
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
+	}
+	if e.Message == "" {
+		e.Message = "upstream returned HTTP " + strconv.Itoa(status)
 	}
 	e.Class = providers.ClassifyStatus(status, e.Code, e.Message)
 	if e.Class == providers.ClassContextLength {
