@@ -139,6 +139,10 @@ type Target struct {
 	Timeouts Timeouts `mapstructure:"timeouts"`
 	// Breaker overrides resilience.breaker for this target; zero fields inherit.
 	Breaker Breaker `mapstructure:"breaker"`
+	// ContextWindow is the upstream model's context window in tokens; it overrides
+	// the price catalog's. After a context-length failure only targets with a larger
+	// (or unknown) window are tried.
+	ContextWindow int `mapstructure:"context_window"`
 }
 
 // Resilience governs attempts, breakers and timeouts.

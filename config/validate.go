@@ -201,6 +201,9 @@ func (c *Config) validateModels(ps *problems) {
 			if t.Weight != nil && *t.Weight < 0 {
 				ps.add(join(tp, "weight"), "must not be negative")
 			}
+			if t.ContextWindow < 0 {
+				ps.add(join(tp, "context_window"), "must not be negative")
+			}
 			if t.Priority < 0 {
 				ps.add(join(tp, "priority"), "must not be negative")
 			}

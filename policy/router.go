@@ -79,9 +79,10 @@ func NewRouter(cfg *config.Config, provs map[string]providers.Provider, pool *he
 			target := &Target{
 				ID: id, Provider: p, ProviderName: pc.Name, ProviderType: pc.Type, Region: pc.Region,
 				Model: t.Model, Weight: *t.Weight, Priority: t.Priority,
-				Timeouts:    t.Timeouts.Or(pc.Timeouts).Or(cfg.Resilience.Timeouts),
-				Health:      pool.Target(id, settings),
-				OpenTimeout: settings.OpenTimeout,
+				Timeouts:      t.Timeouts.Or(pc.Timeouts).Or(cfg.Resilience.Timeouts),
+				Health:        pool.Target(id, settings),
+				OpenTimeout:   settings.OpenTimeout,
+				ContextWindow: t.ContextWindow,
 			}
 			byPriority[t.Priority] = append(byPriority[t.Priority], target)
 		}

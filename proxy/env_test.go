@@ -32,6 +32,9 @@ type env struct {
 	admin  string // http://127.0.0.1:PORT
 	openai *fakes.OpenAI
 	azure  *fakes.Azure
+	// clouds are extra OpenAI-compatible fakes by name; {{NAME}} in the YAML is the
+	// base URL of clouds[NAME].
+	clouds map[string]*fakes.OpenAI
 	logs   *observer.ObservedLogs
 	stop   context.CancelFunc
 	done   chan error
@@ -70,15 +73,23 @@ resilience:
   timeouts: {first_byte: 2s, total: 20s}
 `
 
-func newEnv(t *testing.T, yaml string) *env {
+func newEnv(t *testing.T, yaml string, clouds ...string) *env {
 	t.Helper()
 	e := &env{t: t,
 		openai: fakes.NewOpenAI(fakes.OpenAIOptions{Name: "openai", APIKey: "sk-upstream-openai"}),
 		azure:  fakes.NewAzure(fakes.AzureOptions{Name: "azure", APIKey: "az-upstream-key"}),
+		clouds: map[string]*fakes.OpenAI{},
 	}
 	t.Cleanup(e.openai.Close)
 	t.Cleanup(e.azure.Close)
-	yaml = strings.NewReplacer("{{OPENAI}}", e.openai.BaseURL(), "{{AZURE}}", e.azure.Endpoint()).Replace(yaml)
+	repl := []string{"{{OPENAI}}", e.openai.BaseURL(), "{{AZURE}}", e.azure.Endpoint()}
+	for _, name := range clouds {
+		f := fakes.NewOpenAI(fakes.OpenAIOptions{Name: name})
+		t.Cleanup(f.Close)
+		e.clouds[name] = f
+		repl = append(repl, "{{"+name+"}}", f.BaseURL())
+	}
+	yaml = strings.NewReplacer(repl...).Replace(yaml)
 	cfg, err := config.Parse([]byte(yaml), os.LookupEnv)
 	if err != nil {
 		t.Fatalf("config: %v", err)
