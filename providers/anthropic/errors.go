@@ -129,7 +129,7 @@ func isQuotaMessage(lower string) bool {
 
 // retryAfter reads how long to wait: the retry-after header Anthropic sends with
 // 429s (seconds), else the latest anthropic-ratelimit-*-reset (RFC 3339) among the
-// limits whose remaining count is 0 (https://platform.claude.com/docs/en/api/rate-limits#response-headers).
+// limits whose remaining count is 0 (https://platform.claude.com/docs/en/api/rate-limits).
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	if d := providers.RetryAfter(h, now); d > 0 {
 		return d
