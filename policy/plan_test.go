@@ -13,7 +13,9 @@ import (
 
 type nopProvider struct{}
 
-func (nopProvider) Chat(context.Context, *providers.Call) (*providers.Response, error) { return nil, nil }
+func (nopProvider) Chat(context.Context, *providers.Call) (*providers.Response, error) {
+	return nil, nil
+}
 func (nopProvider) ChatStream(context.Context, *providers.Call) (providers.Stream, error) {
 	return nil, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard/switchyard/config"
 	"github.com/switchyard/switchyard/providers"
+	"github.com/switchyard/switchyard/providers/anthropic"
 	"github.com/switchyard/switchyard/providers/azure"
 	"github.com/switchyard/switchyard/providers/openai"
 )
@@ -43,6 +44,9 @@ func New(pc config.Provider, timeouts config.Timeouts, opts Options) (providers.
 			cfg.APIKey = pc.APIKey.Reveal()
 		}
 		return azure.New(cfg), nil
+	case "anthropic":
+		return anthropic.New(anthropic.Config{BaseURL: pc.BaseURL, APIKey: pc.APIKey.Reveal(),
+			Version: pc.AnthropicVersion, Beta: pc.AnthropicBeta, Headers: pc.Headers, Client: client}), nil
 	}
 	return nil, fmt.Errorf("provider %q: unknown type %q", pc.Name, pc.Type)
 }
