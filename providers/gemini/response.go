@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -58,9 +59,10 @@ func translateCandidate(c *candidate, responseID string) providers.Choice {
 			// A thought summary, sent only when includeThoughts is asked for,
 			// which this proxy never does; it is not part of the answer.
 		case p.FunctionCall != nil:
+			args := argsString(p.FunctionCall.Args)
 			msg.ToolCalls = append(msg.ToolCalls, providers.ToolCall{
-				ID: toolCallID(responseID, len(msg.ToolCalls), p.FunctionCall, p.ThoughtSignature), Type: "function",
-				Function: providers.FunctionCall{Name: p.FunctionCall.Name, Arguments: argsString(p.FunctionCall.Args)},
+				ID: toolCallID(responseID, len(msg.ToolCalls), p.FunctionCall, args, p.ThoughtSignature), Type: "function",
+				Function: providers.FunctionCall{Name: p.FunctionCall.Name, Arguments: args},
 			})
 		default:
 			text.WriteString(p.Text)
@@ -75,12 +77,18 @@ func translateCandidate(c *candidate, responseID string) providers.Choice {
 	return providers.Choice{Index: c.Index, Message: msg, FinishReason: finishReason(c.FinishReason, len(msg.ToolCalls) > 0)}
 }
 
-// argsString is an OpenAI arguments string: the args object, or {} when absent.
+// argsString is an OpenAI arguments string: the args object, compacted (so that a
+// streamed and a buffered answer say the same), or {} when absent.
 func argsString(args json.RawMessage) string {
 	if len(args) == 0 || string(args) == "null" {
 		return "{}"
 	}
-	return string(args)
+	var b bytes.Buffer
+	b.Grow(len(args))
+	if json.Compact(&b, args) != nil {
+		return string(args) // unreachable: Unmarshal validated it
+	}
+	return b.String()
 }
 
 func finishReason(reason string, toolCalls bool) string {

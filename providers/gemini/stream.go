@@ -35,11 +35,14 @@ type stream struct {
 
 	enc        *providers.StreamEncoder // made at the first event, which names the response
 	responseID string
-	parts      []part // parts of candidate 0 of the current event not yet translated
-	argsNext   bool   // the first part's ToolCallStart was sent; its arguments are next
-	tools      int    // function calls so far: the index of the next one
-	finish     string // the Gemini finishReason, once seen
-	usage      providers.Usage
+	view       eventView    // the current event
+	parts      []streamPart // its parts not yet translated
+	args       string       // arguments of the call whose ToolCallStart was sent, next to send
+	text       []byte       // unescaped text of the current part
+	tools      int          // function calls so far: the index of the next one
+	finish     string       // the Gemini finishReason, once seen
+	usage      usageMetadata
+	final      providers.Usage // the usage chunk's, translated at the end
 	phase      phase
 }
 
@@ -50,7 +53,11 @@ func newStream(body io.ReadCloser, model string) *stream {
 func (s *stream) Recv() (providers.Chunk, error) {
 	for {
 		if len(s.parts) > 0 {
-			if data := s.nextPart(); data != nil {
+			data, err := s.nextPart()
+			if err != nil {
+				return providers.Chunk{}, err
+			}
+			if data != nil {
 				return providers.Chunk{Data: data}, nil
 			}
 			continue
@@ -61,7 +68,8 @@ func (s *stream) Recv() (providers.Chunk, error) {
 			return providers.Chunk{Data: s.enc.Finish(finishReason(s.finish, s.tools > 0))}, nil
 		case phaseUsage:
 			s.phase = phaseDone
-			return providers.Chunk{Data: s.enc.Usage(s.usage), Usage: &s.usage, UsageOnly: true}, nil
+			s.final = translateUsage(&s.usage)
+			return providers.Chunk{Data: s.enc.Usage(s.final), Usage: &s.final, UsageOnly: true}, nil
 		case phaseDone:
 			return providers.Chunk{}, io.EOF
 		}
@@ -77,35 +85,51 @@ func (s *stream) Recv() (providers.Chunk, error) {
 
 // nextPart translates the next part, or returns nil for a part that says nothing
 // to the client (thought summaries, empty text carrying only a signature).
-func (s *stream) nextPart() []byte {
+func (s *stream) nextPart() ([]byte, error) {
 	p := &s.parts[0]
 	switch {
-	case p.FunctionCall != nil && !p.Thought:
-		if !s.argsNext {
-			s.argsNext = true
-			id := toolCallID(s.responseID, s.tools, p.FunctionCall, p.ThoughtSignature)
-			return s.enc.ToolCallStart(s.tools, id, p.FunctionCall.Name)
+	case p.call != nil && !p.thought:
+		if s.args == "" {
+			var fc functionCall
+			if err := json.Unmarshal(p.call, &fc); err != nil {
+				return nil, malformed(err)
+			}
+			sig, ok := unescape(nil, p.signature)
+			if !ok {
+				return nil, malformed(errMalformed)
+			}
+			s.args = argsString(fc.Args)
+			id := toolCallID(s.responseID, s.tools, &fc, s.args, string(sig))
+			return s.enc.ToolCallStart(s.tools, id, fc.Name), nil
 		}
-		s.argsNext = false
+		args := s.args
+		s.args = ""
 		s.parts = s.parts[1:]
 		s.tools++
-		return s.enc.ToolCallArgs(s.tools-1, argsString(p.FunctionCall.Args))
-	case p.Thought || p.Text == "":
+		return s.enc.ToolCallArgs(s.tools-1, args), nil
+	case p.thought || len(p.text) == 0:
 		s.parts = s.parts[1:]
-		return nil
+		return nil, nil
 	default:
 		s.parts = s.parts[1:]
-		return s.enc.Text(p.Text)
+		text := p.text
+		if p.escaped {
+			var ok bool
+			if s.text, ok = unescape(s.text[:0], p.text); !ok {
+				return nil, malformed(errMalformed)
+			}
+			text = s.text
+		}
+		return s.enc.Text(bytesString(text)), nil
 	}
 }
 
-// read decodes the next upstream event, or moves to the finish at the end.
+// read takes the next upstream event, or moves to the finish at the end.
 func (s *stream) read() error {
 	ev, err := s.r.Next()
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			if s.finish != "" && errors.Is(err, io.EOF) {
-				s.startEncoder("", "")
 				s.phase = phaseFinish
 				return nil
 			}
@@ -114,25 +138,29 @@ func (s *stream) read() error {
 		}
 		return providers.AsError(err)
 	}
-	g, err := decodeEvent(ev.Data)
-	if err != nil {
-		return err
+	if err := scanEvent(ev.Data, &s.view); err != nil {
+		return malformed(err)
 	}
-	if g.UsageMetadata != nil {
-		s.usage = translateUsage(g.UsageMetadata)
+	if s.view.special {
+		if _, err := decodeEvent(ev.Data); err != nil {
+			return err
+		}
 	}
-	s.startEncoder(g.ResponseID, g.ModelVersion)
-	for i := range g.Candidates {
-		c := &g.Candidates[i]
-		if c.Index != 0 {
-			continue // n > 1 is refused for streams; ignore strays
-		}
-		s.parts = c.Content.Parts
-		if c.FinishReason != "" {
-			s.finish = c.FinishReason
-		}
+	if s.view.hasUsage {
+		s.usage = s.view.usage
+	}
+	if s.enc == nil {
+		s.startEncoder(string(s.view.responseID), string(s.view.modelVersion))
+	}
+	s.parts = s.view.parts
+	if len(s.view.finishReason) > 0 {
+		s.finish = string(s.view.finishReason)
 	}
 	return nil
+}
+
+func malformed(err error) *providers.Error {
+	return &providers.Error{Class: providers.ClassInternal, Err: err, Message: "Gemini sent a malformed stream event"}
 }
 
 // decodeEvent reads one event: a partial response, an error object, or a blocked
@@ -140,8 +168,7 @@ func (s *stream) read() error {
 func decodeEvent(data []byte) (*generateResponse, error) {
 	var g generateResponse
 	if err := json.Unmarshal(data, &g); err != nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Err: err,
-			Message: "Gemini sent a malformed stream event"}
+		return nil, malformed(err)
 	}
 	if g.Error != nil {
 		return nil, streamError(g.Error)
@@ -169,9 +196,6 @@ func streamError(ae *apiError) *providers.Error {
 }
 
 func (s *stream) startEncoder(responseID, modelVersion string) {
-	if s.enc != nil {
-		return
-	}
 	s.responseID = responseID
 	if modelVersion != "" {
 		s.model = modelVersion

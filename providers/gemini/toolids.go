@@ -5,7 +5,7 @@ import "strings"
 // OpenAI clients match tool results to calls by id; Gemini matches them by function
 // name and order, and older models send no call id at all. The ids given to clients
 // are therefore Gemini's functionCall.id when it sends one, otherwise
-// "call_" + a hash of (responseId, call index, name, arguments): stable, so that a
+// "call_" + a hash of (responseId, call index, name, compact arguments): stable, so that a
 // stream and a retried translation of the same response name a call alike.
 //
 // Gemini 3 models also return an opaque thoughtSignature with their function calls
@@ -22,7 +22,7 @@ const sigMarker = "~ts~"
 const skipSignature = "skip_thought_signature_validator"
 
 // toolCallID is the OpenAI id of the index-th function call of a response.
-func toolCallID(responseID string, index int, fc *functionCall, signature string) string {
+func toolCallID(responseID string, index int, fc *functionCall, args, signature string) string {
 	var b strings.Builder
 	if fc.ID != "" {
 		b.Grow(len(fc.ID) + len(sigMarker) + len(signature))
@@ -32,7 +32,7 @@ func toolCallID(responseID string, index int, fc *functionCall, signature string
 		h = fnvByte(h, byte(index))
 		h = fnvByte(h, byte(index>>8))
 		h = fnvString(h, fc.Name)
-		h = fnvBytes(h, fc.Args)
+		h = fnvString(h, args)
 		b.Grow(5 + 16 + len(sigMarker) + len(signature))
 		b.WriteString("call_")
 		for shift := 60; shift >= 0; shift -= 4 {
@@ -68,11 +68,4 @@ func fnvString(h uint64, s string) uint64 {
 		h = fnvByte(h, s[i])
 	}
 	return fnvByte(h, 0) // separator: ("ab","c") and ("a","bc") differ
-}
-
-func fnvBytes(h uint64, s []byte) uint64 {
-	for _, c := range s {
-		h = fnvByte(h, c)
-	}
-	return h
 }

@@ -4,13 +4,17 @@ package registry
 
 import (
 	"fmt"
+	"net/http"
 
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/auth/credentials"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/switchyard/switchyard/config"
 	"github.com/switchyard/switchyard/providers"
 	"github.com/switchyard/switchyard/providers/azure"
+	"github.com/switchyard/switchyard/providers/gemini"
 	"github.com/switchyard/switchyard/providers/openai"
 )
 
@@ -19,6 +23,9 @@ type Options struct {
 	// AzureCredential issues Entra ID tokens for azure providers with auth: entra;
 	// nil uses azidentity's default credential chain.
 	AzureCredential azcore.TokenCredential
+	// GoogleTokens issues OAuth2 tokens for gemini providers with auth: google
+	// (Vertex AI); nil uses Google application default credentials.
+	GoogleTokens auth.TokenProvider
 }
 
 // New builds the provider of one configuration entry.
@@ -43,6 +50,8 @@ func New(pc config.Provider, timeouts config.Timeouts, opts Options) (providers.
 			cfg.APIKey = pc.APIKey.Reveal()
 		}
 		return azure.New(cfg), nil
+	case "gemini":
+		return newGemini(pc, client, opts)
 	}
 	return nil, fmt.Errorf("provider %q: unknown type %q", pc.Name, pc.Type)
 }
@@ -58,4 +67,34 @@ func All(cfg *config.Config, opts Options) (map[string]providers.Provider, error
 		out[pc.Name] = p
 	}
 	return out, nil
+}
+
+// newGemini builds a Gemini API provider (auth: api_key) or a Vertex AI one (auth:
+// google), whose tokens come from application default credentials: a cached,
+// self-refreshing token source (cloud.google.com/go/auth), looked up once here.
+func newGemini(pc config.Provider, client *http.Client, opts Options) (providers.Provider, error) {
+	cfg := gemini.Config{BaseURL: pc.BaseURL, Headers: pc.Headers, Client: client}
+	if pc.Auth != "google" {
+		cfg.APIKey = pc.APIKey.Reveal()
+		return gemini.New(cfg)
+	}
+	cfg.Project, cfg.Region = pc.Project, pc.Region
+	// config fills base_url with https://{region}-aiplatform.googleapis.com, which
+	// does not exist for the "global" location: that one is served without prefix.
+	if pc.Region == "global" && pc.BaseURL == "https://global-aiplatform.googleapis.com" {
+		cfg.BaseURL = gemini.VertexBaseURL("global")
+	}
+	cfg.Tokens = opts.GoogleTokens
+	if cfg.Tokens == nil {
+		creds, err := credentials.DetectDefault(&credentials.DetectOptions{Scopes: []string{gemini.Scope}})
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: Google application default credentials: %w", pc.Name, err)
+		}
+		cfg.Tokens = creds
+	}
+	p, err := gemini.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+	}
+	return p, nil
 }
