@@ -32,7 +32,8 @@ type GeminiOptions struct {
 //
 //   - the Gemini API: POST /v1beta/models/{model}:{method} (and /v1/), with an
 //     API key in x-goog-api-key or ?key=;
-//   - Vertex AI: POST /v1/projects/{p}/locations/{l}/publishers/google/models/{model}:{method},
+//   - Vertex AI: POST /v1/projects/{p}/locations/{l}/publishers/google/models/{model}:{method}
+//     (and /v1beta1/, the genai SDK's default),
 //     with "Authorization: Bearer".
 //
 // Methods: generateContent, streamGenerateContent (SSE with ?alt=sse, else a JSON
@@ -67,11 +68,13 @@ func NewGemini(opts GeminiOptions) *Gemini {
 		}
 		mux.HandleFunc("POST /v1beta/models/{action}", geminiAPI)
 		mux.HandleFunc("POST /v1/models/{action}", geminiAPI)
-		mux.HandleFunc("POST /v1/projects/{project}/locations/{location}/publishers/google/models/{action}", func(w http.ResponseWriter, r *http.Request) {
+		vertex := func(w http.ResponseWriter, r *http.Request) {
 			if g.authorizeToken(w, r, b) {
 				g.serve(w, r, b, true)
 			}
-		})
+		}
+		mux.HandleFunc("POST /v1/projects/{project}/locations/{location}/publishers/google/models/{action}", vertex)
+		mux.HandleFunc("POST /v1beta1/projects/{project}/locations/{location}/publishers/google/models/{action}", vertex)
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			writeGoogleError(w, http.StatusNotFound, "NOT_FOUND", "The requested URL "+r.URL.Path+" was not found on this server.", nil)
 		})
@@ -153,13 +156,19 @@ func (g *Gemini) serve(w http.ResponseWriter, r *http.Request, b *Backend, verte
 			fmt.Sprintf("The input token count (%d) exceeds the maximum number of tokens allowed (%d).", p.PromptTokens(), g.opts.ContextWindow), nil)
 		return
 	}
-	if faulty && !g.applyFault(w, r, fault) {
+	stream := method == "streamGenerateContent"
+	if stream && fault.CutAfter > 0 && fault.Message != "" {
+		// The status belongs to the error event sent mid-stream, not to the response.
+		if !preamble(w, r, fault) {
+			return
+		}
+	} else if faulty && !g.applyFault(w, r, fault) {
 		return
 	}
 	reply := b.reply(p)
 	id := fmt.Sprintf("%s-%d", b.Name, g.ids.Add(1))
 	candidates := max(req.GenerationConfig.CandidateCount, 1)
-	if method == "generateContent" {
+	if !stream {
 		writeJSON(w, http.StatusOK, geminiResponse(reply, model, id, candidates))
 		return
 	}
