@@ -76,7 +76,11 @@ func newGemini(pc config.Provider, client *http.Client, opts Options) (providers
 	cfg := gemini.Config{BaseURL: pc.BaseURL, Headers: pc.Headers, Client: client}
 	if pc.Auth != "google" {
 		cfg.APIKey = pc.APIKey.Reveal()
-		return gemini.New(cfg)
+		p, err := gemini.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+		}
+		return p, nil
 	}
 	cfg.Project, cfg.Region = pc.Project, pc.Region
 	// config fills base_url with https://{region}-aiplatform.googleapis.com, which
