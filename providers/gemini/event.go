@@ -32,8 +32,8 @@ type eventView struct {
 	hasUsage     bool
 	responseID   []byte
 	modelVersion []byte
-	// special marks an event with an error or promptFeedback member, which the
-	// caller decodes in full.
+	// special marks an event with an error or promptFeedback member, which
+	// specialEvent decodes in full.
 	special bool
 }
 

@@ -142,7 +142,7 @@ func (s *stream) read() error {
 		return malformed(err)
 	}
 	if s.view.special {
-		if _, err := decodeEvent(ev.Data); err != nil {
+		if err := specialEvent(ev.Data); err != nil {
 			return err
 		}
 	}
@@ -163,27 +163,29 @@ func malformed(err error) *providers.Error {
 	return &providers.Error{Class: providers.ClassInternal, Err: err, Message: "Gemini sent a malformed stream event"}
 }
 
-// decodeEvent reads one event: a partial response, an error object, or a blocked
-// prompt (which Gemini reports in the first event, without candidates).
-func decodeEvent(data []byte) (*generateResponse, error) {
+// specialEvent decodes an event with an error or promptFeedback member: the error
+// it reports, or a blocked prompt (which Gemini reports in the first event, without
+// candidates); nil when neither, and the event is translated as any other.
+func specialEvent(data []byte) error {
 	var g generateResponse
 	if err := json.Unmarshal(data, &g); err != nil {
-		return nil, malformed(err)
+		return malformed(err)
 	}
 	if g.Error != nil {
-		return nil, streamError(g.Error)
+		return streamError(g.Error)
 	}
 	if len(g.Candidates) == 0 {
 		if e := blockedError(g.PromptFeedback); e != nil {
-			return nil, e
+			return e
 		}
 	}
-	return &g, nil
+	return nil
 }
 
 // streamError classifies an error sent after the stream began. The caller's own
 // mistakes were refused before the 200, so what is left says the upstream failed:
-// only rate limits, context length and content filters keep their own class.
+// only rate limits, quota, timeouts, context length and content filters keep
+// their own class; everything else is the upstream being unavailable.
 func streamError(ae *apiError) *providers.Error {
 	e := classified(0, ae)
 	switch e.Class {
