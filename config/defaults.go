@@ -60,6 +60,8 @@ func (c *Config) applyDefaults() {
 			p.BaseURL = "https://api.anthropic.com"
 		case p.Type == "gemini" && p.BaseURL == "" && p.Auth == "api_key":
 			p.BaseURL = "https://generativelanguage.googleapis.com"
+		case p.Type == "gemini" && p.BaseURL == "" && p.Auth == "google" && p.Region == "global":
+			p.BaseURL = "https://aiplatform.googleapis.com" // the global location has no regional host
 		case p.Type == "gemini" && p.BaseURL == "" && p.Auth == "google":
 			p.BaseURL = "https://" + p.Region + "-aiplatform.googleapis.com"
 		}

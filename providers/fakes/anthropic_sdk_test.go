@@ -16,7 +16,7 @@ import (
 // emulator's wire format: if it can create messages, stream tool use and read
 // errors from the fake, the fake speaks Anthropic.
 
-func sdkClient(t *testing.T) (anthropic.Client, *fakes.Anthropic) {
+func anthropicClient(t *testing.T) (anthropic.Client, *fakes.Anthropic) {
 	t.Helper()
 	fake := fakes.NewAnthropic(fakes.AnthropicOptions{Name: "claude", APIKey: "sk-ant-sdk"})
 	t.Cleanup(fake.Close)
@@ -24,8 +24,8 @@ func sdkClient(t *testing.T) (anthropic.Client, *fakes.Anthropic) {
 	return client, fake
 }
 
-func TestSDKMessagesNew(t *testing.T) {
-	client, fake := sdkClient(t)
+func TestAnthropicSDKMessagesNew(t *testing.T) {
+	client, fake := anthropicClient(t)
 	msg, err := client.Messages.New(context.Background(), anthropic.MessageNewParams{
 		Model:     "claude-sonnet-4-5",
 		MaxTokens: 64,
@@ -44,8 +44,8 @@ func TestSDKMessagesNew(t *testing.T) {
 	}
 }
 
-func TestSDKStreamingToolUse(t *testing.T) {
-	client, _ := sdkClient(t)
+func TestAnthropicSDKStreamingToolUse(t *testing.T) {
+	client, _ := anthropicClient(t)
 	tools := []anthropic.ToolUnionParam{
 		anthropic.ToolUnionParamOfTool(anthropic.ToolInputSchemaParam{Properties: map[string]any{"query": map[string]any{"type": "string"}}}, "search"),
 		anthropic.ToolUnionParamOfTool(anthropic.ToolInputSchemaParam{}, "clock"),
@@ -90,8 +90,8 @@ func TestSDKStreamingToolUse(t *testing.T) {
 	}
 }
 
-func TestSDKErrors(t *testing.T) {
-	client, fake := sdkClient(t)
+func TestAnthropicSDKErrors(t *testing.T) {
+	client, fake := anthropicClient(t)
 	params := anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 16,
 		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}}
 

@@ -4,7 +4,10 @@ package registry
 
 import (
 	"fmt"
+	"net/http"
 
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/auth/credentials"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/switchyard/switchyard/providers"
 	"github.com/switchyard/switchyard/providers/anthropic"
 	"github.com/switchyard/switchyard/providers/azure"
+	"github.com/switchyard/switchyard/providers/gemini"
 	"github.com/switchyard/switchyard/providers/openai"
 )
 
@@ -20,6 +24,9 @@ type Options struct {
 	// AzureCredential issues Entra ID tokens for azure providers with auth: entra;
 	// nil uses azidentity's default credential chain.
 	AzureCredential azcore.TokenCredential
+	// GoogleTokens issues OAuth2 tokens for gemini providers with auth: google
+	// (Vertex AI); nil uses Google application default credentials.
+	GoogleTokens auth.TokenProvider
 }
 
 // New builds the provider of one configuration entry.
@@ -47,6 +54,8 @@ func New(pc config.Provider, timeouts config.Timeouts, opts Options) (providers.
 	case "anthropic":
 		return anthropic.New(anthropic.Config{BaseURL: pc.BaseURL, APIKey: pc.APIKey.Reveal(),
 			Version: pc.AnthropicVersion, Beta: pc.AnthropicBeta, Headers: pc.Headers, Client: client}), nil
+	case "gemini":
+		return newGemini(pc, client, opts)
 	}
 	return nil, fmt.Errorf("provider %q: unknown type %q", pc.Name, pc.Type)
 }
@@ -62,4 +71,33 @@ func All(cfg *config.Config, opts Options) (map[string]providers.Provider, error
 		out[pc.Name] = p
 	}
 	return out, nil
+}
+
+// newGemini builds a Gemini API provider (auth: api_key) or a Vertex AI one (auth:
+// google), whose tokens come from application default credentials: a cached,
+// self-refreshing token source (cloud.google.com/go/auth), looked up once here.
+func newGemini(pc config.Provider, client *http.Client, opts Options) (providers.Provider, error) {
+	cfg := gemini.Config{BaseURL: pc.BaseURL, Headers: pc.Headers, Client: client}
+	if pc.Auth != "google" {
+		cfg.APIKey = pc.APIKey.Reveal()
+		p, err := gemini.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+		}
+		return p, nil
+	}
+	cfg.Project, cfg.Region = pc.Project, pc.Region
+	cfg.Tokens = opts.GoogleTokens
+	if cfg.Tokens == nil {
+		creds, err := credentials.DetectDefault(&credentials.DetectOptions{Scopes: []string{gemini.Scope}})
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: Google application default credentials: %w", pc.Name, err)
+		}
+		cfg.Tokens = creds
+	}
+	p, err := gemini.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+	}
+	return p, nil
 }
