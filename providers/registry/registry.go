@@ -3,6 +3,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -11,6 +12,7 @@ import (
 	"github.com/switchyard/switchyard/config"
 	"github.com/switchyard/switchyard/providers"
 	"github.com/switchyard/switchyard/providers/azure"
+	"github.com/switchyard/switchyard/providers/bedrock"
 	"github.com/switchyard/switchyard/providers/openai"
 )
 
@@ -43,6 +45,17 @@ func New(pc config.Provider, timeouts config.Timeouts, opts Options) (providers.
 			cfg.APIKey = pc.APIKey.Reveal()
 		}
 		return azure.New(cfg), nil
+	case "bedrock":
+		p, err := bedrock.New(context.Background(), bedrock.Config{
+			Region: pc.Region, Profile: pc.Profile,
+			AccessKeyID: pc.AWSAccessKeyID.Reveal(), SecretAccessKey: pc.AWSSecretAccessKey.Reveal(),
+			SessionToken: pc.AWSSessionToken.Reveal(), RoleARN: pc.RoleARN,
+			BaseURL: pc.BaseURL, Headers: pc.Headers, HTTPClient: client,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("provider %q: unknown type %q", pc.Name, pc.Type)
 }
