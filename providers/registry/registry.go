@@ -3,6 +3,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/switchyard/switchyard/providers"
 	"github.com/switchyard/switchyard/providers/anthropic"
 	"github.com/switchyard/switchyard/providers/azure"
+	"github.com/switchyard/switchyard/providers/bedrock"
 	"github.com/switchyard/switchyard/providers/gemini"
 	"github.com/switchyard/switchyard/providers/openai"
 )
@@ -56,6 +58,17 @@ func New(pc config.Provider, timeouts config.Timeouts, opts Options) (providers.
 			Version: pc.AnthropicVersion, Beta: pc.AnthropicBeta, Headers: pc.Headers, Client: client}), nil
 	case "gemini":
 		return newGemini(pc, client, opts)
+	case "bedrock":
+		p, err := bedrock.New(context.Background(), bedrock.Config{
+			Region: pc.Region, Profile: pc.Profile,
+			AccessKeyID: pc.AWSAccessKeyID.Reveal(), SecretAccessKey: pc.AWSSecretAccessKey.Reveal(),
+			SessionToken: pc.AWSSessionToken.Reveal(), RoleARN: pc.RoleARN,
+			BaseURL: pc.BaseURL, Headers: pc.Headers, HTTPClient: client,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("provider %q: unknown type %q", pc.Name, pc.Type)
 }
