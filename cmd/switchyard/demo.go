@@ -27,37 +27,78 @@ const demoKey = "sk-switchyard-demo"
 
 // demoConfig is the embedded default: two emulated clouds behind one alias.
 const demoConfig = `
-listen: %s
-admin_listen: %s
+listen: "{{listen}}"
+admin_listen: "{{admin}}"
 drain_delay: 0s
 shutdown_grace: 5s
 keys:
   - {name: demo, key: ` + demoKey + `, team: demo}
 providers:
-  - {name: azure-eastus, type: azure, base_url: %s, api_key: demo-azure-key, api_version: "2024-10-21", region: eastus}
-  - {name: openai, type: openai, base_url: %s, api_key: demo-openai-key}
+  - {name: azure-eastus, type: azure, base_url: "{{azure}}", api_key: demo-azure-key, api_version: "2024-10-21", region: eastus}
+  - {name: openai, type: openai, base_url: "{{openai}}", api_key: demo-openai-key}
+  - {name: bedrock-use1, type: bedrock, region: us-east-1, base_url: "{{bedrock}}",
+     aws_access_key_id: AKIDSWITCHYARDDEMO, aws_secret_access_key: demo-aws-secret}
+  - {name: anthropic, type: anthropic, base_url: "{{anthropic}}", api_key: demo-anthropic-key}
+  - {name: gemini, type: gemini, base_url: "{{gemini}}", api_key: demo-gemini-key}
 models:
   - name: gpt-4o
     targets:
       - {provider: azure-eastus, model: gpt-4o-prod, weight: 3}
       - {provider: openai, model: gpt-4o, weight: 1}
+      - {provider: bedrock-use1, model: us.anthropic.claude-sonnet-4-20250514-v1:0, priority: 1}
+  - name: claude-sonnet
+    targets:
+      - {provider: anthropic, model: claude-sonnet-4-20250514}
+      - {provider: bedrock-use1, model: us.anthropic.claude-sonnet-4-20250514-v1:0, priority: 1}
+  - name: gemini-flash
+    targets:
+      - {provider: gemini, model: gemini-2.5-flash}
   - name: text-embedding-3-small
     targets:
       - {provider: openai, model: text-embedding-3-small}
 resilience:
-  breaker: {consecutive_failures: 3, open_timeout: 5s}
+  breaker: {consecutive_failures: 3, open_timeout: 2s}
   timeouts: {first_byte: 5s, total: 30s}
-log: {level: %s, format: console}
+log: {level: {{level}}, format: console}
 `
 
+// demoClouds are the emulated clouds of the demo, one per wire format.
 type demoClouds struct {
-	azure  *fakes.Azure
-	openai *fakes.OpenAI
+	azure     *fakes.Azure
+	openai    *fakes.OpenAI
+	bedrock   *fakes.Bedrock
+	anthropic *fakes.Anthropic
+	gemini    *fakes.Gemini
+}
+
+func startClouds() *demoClouds {
+	c := &demoClouds{
+		azure:  fakes.NewAzure(fakes.AzureOptions{Name: "azure-eastus", APIKey: "demo-azure-key"}),
+		openai: fakes.NewOpenAI(fakes.OpenAIOptions{Name: "openai", APIKey: "demo-openai-key"}),
+		bedrock: fakes.NewBedrock(fakes.BedrockOptions{Name: "bedrock-use1", Region: "us-east-1",
+			AccessKeyID: "AKIDSWITCHYARDDEMO", SecretAccessKey: "demo-aws-secret"}),
+		anthropic: fakes.NewAnthropic(fakes.AnthropicOptions{Name: "anthropic", APIKey: "demo-anthropic-key"}),
+		gemini:    fakes.NewGemini(fakes.GeminiOptions{Name: "gemini", APIKey: "demo-gemini-key"}),
+	}
+	// Streams arrive token by token, as from a real model.
+	for _, b := range []*fakes.Backend{c.azure.Backend, c.openai.Backend, c.bedrock.Backend, c.anthropic.Backend, c.gemini.Backend} {
+		b.SetChunkDelay(20 * time.Millisecond)
+	}
+	return c
 }
 
 func (c *demoClouds) Close() {
 	c.azure.Close()
 	c.openai.Close()
+	c.bedrock.Close()
+	c.anthropic.Close()
+	c.gemini.Close()
+}
+
+func (c *demoClouds) config(listen, admin, level string) string {
+	return strings.NewReplacer("{{listen}}", listen, "{{admin}}", admin, "{{level}}", level,
+		"{{azure}}", c.azure.Endpoint(), "{{openai}}", c.openai.BaseURL(), "{{bedrock}}", c.bedrock.Endpoint(),
+		"{{anthropic}}", c.anthropic.BaseURL(), "{{gemini}}", c.gemini.BaseURL()).Replace(demoConfig)
 }
 
 func demo(args []string, stdout, stderr io.Writer) int {
@@ -67,23 +108,18 @@ func demo(args []string, stdout, stderr io.Writer) int {
 	adminListen := fs.String("admin-listen", "127.0.0.1:9090", "admin address")
 	exit := fs.Bool("exit", false, "exit after the sample requests instead of serving until Ctrl-C")
 	verbose := fs.Bool("verbose", false, "show the access log")
+	scene := fs.Duration("outage", 9*time.Second, "length of the outage scene (0 skips it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	clouds := &demoClouds{
-		azure:  fakes.NewAzure(fakes.AzureOptions{Name: "azure-eastus", APIKey: "demo-azure-key"}),
-		openai: fakes.NewOpenAI(fakes.OpenAIOptions{Name: "openai", APIKey: "demo-openai-key"}),
-	}
+	clouds := startClouds()
 	defer clouds.Close()
-	clouds.azure.SetChunkDelay(20 * time.Millisecond)
-	clouds.openai.SetChunkDelay(20 * time.Millisecond)
 
 	level := "warn"
 	if *verbose {
 		level = "info"
 	}
-	text := fmt.Sprintf(demoConfig, *listen, *adminListen, clouds.azure.Endpoint(), clouds.openai.BaseURL(), level)
-	cfg, err := config.Parse([]byte(text), os.LookupEnv)
+	cfg, err := config.Parse([]byte(clouds.config(*listen, *adminListen, level)), os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(stderr, "demo config: %v\n", err)
 		return 1
@@ -115,8 +151,12 @@ func demo(args []string, stdout, stderr io.Writer) int {
 	go func() { done <- srv.Serve(ctx, api, admin) }()
 
 	base := "http://" + api.Addr().String() + "/v1"
-	fmt.Fprintf(stdout, "Switchyard demo: emulated Azure OpenAI and OpenAI on loopback, the proxy on %s\n\n", base)
-	if err := runSamples(stdout, base); err != nil {
+	fmt.Fprintf(stdout, "Switchyard demo: emulated Azure OpenAI, OpenAI, AWS Bedrock, Anthropic and Gemini on loopback;\nthe proxy on %s\n\n", base)
+	err = runSamples(stdout, base)
+	if err == nil && *scene > 0 {
+		err = runOutage(stdout, base, "http://"+admin.Addr().String(), clouds, *scene)
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		stop()
 		<-done
@@ -156,10 +196,12 @@ func runSamples(stdout io.Writer, base string) error {
 		body       map[string]any
 		stream     bool
 	}{
-		{"chat", "/chat/completions", chatBody("What is Switchyard?", false), false},
-		{"chat", "/chat/completions", chatBody("And how does failover work?", false), false},
-		{"chat", "/chat/completions", chatBody("Tell me about weights.", false), false},
-		{"chat (stream)", "/chat/completions", chatBody("Stream me a sentence, please.", true), true},
+		{"gpt-4o", "/chat/completions", chatBody("gpt-4o", "What is Switchyard?", false), false},
+		{"gpt-4o", "/chat/completions", chatBody("gpt-4o", "And how does failover work?", false), false},
+		{"gpt-4o (stream)", "/chat/completions", chatBody("gpt-4o", "Stream me a sentence, please.", true), true},
+		{"claude-sonnet", "/chat/completions", chatBody("claude-sonnet", "Hello from an OpenAI SDK!", false), false},
+		{"claude-sonnet (stream)", "/chat/completions", chatBody("claude-sonnet", "Translated stream, please.", true), true},
+		{"gemini-flash (stream)", "/chat/completions", chatBody("gemini-flash", "Gemini, stream this.", true), true},
 		{"embeddings", "/embeddings", map[string]any{"model": "text-embedding-3-small", "input": "hello"}, false},
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -176,8 +218,8 @@ func runSamples(stdout io.Writer, base string) error {
 	return tw.Flush()
 }
 
-func chatBody(prompt string, stream bool) map[string]any {
-	return map[string]any{"model": "gpt-4o", "stream": stream,
+func chatBody(model, prompt string, stream bool) map[string]any {
+	return map[string]any{"model": model, "stream": stream,
 		"messages": []any{map[string]any{"role": "user", "content": prompt}}}
 }
 

@@ -51,11 +51,12 @@ func TestVersionAndUsage(t *testing.T) {
 // sample requests, and a clean exit.
 func TestDemo(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run([]string{"demo", "--exit", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, &out, &errOut)
+	code := run([]string{"demo", "--exit", "--outage", "4s", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
-	for _, want := range []string{"SERVED BY", "azure-eastus", "chat (stream)", "embeddings"} {
+	for _, want := range []string{"SERVED BY", "azure-eastus", "gpt-4o (stream)", "anthropic heard", "gemini heard",
+		"embeddings", "azure-eastus goes down", "azure-eastus is back", "client-visible errors: 0"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
