@@ -31,8 +31,14 @@ type Config struct {
 	DrainDelay time.Duration `mapstructure:"drain_delay"`
 
 	Keys       []Key      `mapstructure:"keys"`
+	Teams      []Team     `mapstructure:"teams"`
 	Providers  []Provider `mapstructure:"providers"`
 	Models     []Model    `mapstructure:"models"`
+	// Policies are rules evaluated in order on every request (see policy.Rules).
+	Policies []Policy `mapstructure:"policies"`
+	// Budget is the global budget, across all keys and teams.
+	Budget *Budget `mapstructure:"budget"`
+	Cache  Cache   `mapstructure:"cache"`
 	Resilience Resilience `mapstructure:"resilience"`
 	State      State      `mapstructure:"state"`
 	Log        Log        `mapstructure:"log"`
@@ -65,6 +71,102 @@ type Key struct {
 	Team string `mapstructure:"team"`
 	// Models is an optional allowlist of aliases; entries may be globs ("claude-*").
 	Models []string `mapstructure:"models"`
+	Limits Limits   `mapstructure:"limits"`
+	Budget *Budget  `mapstructure:"budget"`
+}
+
+// Team groups keys under one budget.
+type Team struct {
+	Name   string  `mapstructure:"name"`
+	Budget *Budget `mapstructure:"budget"`
+}
+
+// Limits are a key's rate limits per minute; 0 means unlimited.
+type Limits struct {
+	// RPM is requests per minute.
+	RPM int64 `mapstructure:"rpm"`
+	// TPM is tokens per minute: estimated at admission, corrected with actual usage.
+	TPM int64 `mapstructure:"tpm"`
+}
+
+// Budget is a spending limit in US dollars per period.
+type Budget struct {
+	USD float64 `mapstructure:"usd"`
+	// Period is daily, weekly, monthly (UTC calendar periods) or total. Default monthly.
+	Period string `mapstructure:"period"`
+	// Soft is the share of USD at which a warning is logged and counted. Default 0.8.
+	Soft float64 `mapstructure:"soft"`
+}
+
+// Policy is one rule: when every condition of Match holds, Action applies.
+type Policy struct {
+	Name   string `mapstructure:"name"`
+	Match  Match  `mapstructure:"match"`
+	Action Action `mapstructure:"action"`
+	// Final stops the evaluation after this rule when it matches.
+	Final bool `mapstructure:"final"`
+}
+
+// Match lists conditions; all must hold. A list matches when any entry does; an
+// empty condition always holds.
+type Match struct {
+	// Alias globs ("gpt-4o*") matched against the alias at this point of evaluation.
+	Alias []string `mapstructure:"alias"`
+	Key   []string `mapstructure:"key"`
+	Team  []string `mapstructure:"team"`
+	// Tags come from the X-Switchyard-Tags header and the request's metadata.tags
+	// (comma-separated); any one matches.
+	Tags []string `mapstructure:"tags"`
+	// PromptTokens is the locally estimated prompt size.
+	PromptTokens Range `mapstructure:"prompt_tokens"`
+	Tools        *bool `mapstructure:"tools"`
+	Images       *bool `mapstructure:"images"`
+	Stream       *bool `mapstructure:"stream"`
+	// BudgetUsed is the largest spent share (0..1) of the key's, team's and global
+	// budgets in their current periods.
+	BudgetUsed Range `mapstructure:"budget_used"`
+}
+
+// Range is an open interval; unset bounds are unbounded.
+type Range struct {
+	GT *float64 `mapstructure:"gt"`
+	LT *float64 `mapstructure:"lt"`
+}
+
+// Action is what a matching rule does.
+type Action struct {
+	// Route sends the request to another alias.
+	Route string `mapstructure:"route"`
+	// Providers and Regions restrict the targets (data residency).
+	Providers []string `mapstructure:"providers"`
+	Regions   []string `mapstructure:"regions"`
+	// Strategy replaces the alias's strategy for this request.
+	Strategy string `mapstructure:"strategy"`
+	// MaxTokens caps max_tokens / max_completion_tokens.
+	MaxTokens int `mapstructure:"max_tokens"`
+	// Deny refuses the request (403) with this message.
+	Deny string `mapstructure:"deny"`
+}
+
+// Cache bounds the response cache; aliases opt in.
+type Cache struct {
+	// MaxEntries bounds the cache across aliases. Default 10000.
+	MaxEntries int `mapstructure:"max_entries"`
+	// TTL of an entry unless the alias sets its own. Default 1h.
+	TTL time.Duration `mapstructure:"ttl"`
+}
+
+// ModelCache opts an alias into the response cache.
+type ModelCache struct {
+	Enabled bool `mapstructure:"enabled"`
+	// TTL overrides cache.ttl.
+	TTL time.Duration `mapstructure:"ttl"`
+	// AnyTemperature caches requests whatever their temperature; by default only
+	// temperature 0 requests are cached.
+	AnyTemperature bool `mapstructure:"any_temperature"`
+	// Shared lets every key read every key's entries; by default entries are
+	// isolated per key.
+	Shared bool `mapstructure:"shared"`
 }
 
 // Provider is one upstream account, region or endpoint.
@@ -124,6 +226,10 @@ type Model struct {
 	// OnContentFilter is "return" (default: the refusal goes to the client) or
 	// "failover" (try the next target).
 	OnContentFilter string `mapstructure:"on_content_filter"`
+	// SLO is the p95 latency target of strategy cost_slo (time to first token for
+	// streams, the whole response otherwise).
+	SLO   time.Duration `mapstructure:"slo"`
+	Cache ModelCache    `mapstructure:"cache"`
 }
 
 // Target is one (provider, upstream model) pair behind an alias.

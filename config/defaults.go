@@ -36,6 +36,7 @@ func defaults() Config {
 			Retry:           Retry{BaseDelay: DefaultRetryBaseDelay, MaxDelay: DefaultRetryMaxDelay},
 		},
 		State: State{Driver: "embedded", KeyPrefix: "switchyard:", Timeout: 250 * time.Millisecond},
+		Cache: Cache{MaxEntries: 10000, TTL: time.Hour},
 		Log:   Log{Level: "info", Format: "json"},
 	}
 }
@@ -44,6 +45,14 @@ func defaults() Config {
 func (c *Config) applyDefaults() {
 	if c.State.Driver == "embedded" && c.State.Path == "" {
 		c.State.Path = "./switchyard.db"
+	}
+	for _, b := range c.budgets() {
+		if b.Period == "" {
+			b.Period = "monthly"
+		}
+		if b.Soft == 0 {
+			b.Soft = 0.8
+		}
 	}
 	for i := range c.Providers {
 		p := &c.Providers[i]
@@ -142,4 +151,23 @@ func (b Breaker) Or(fallback Breaker) Breaker {
 		b.HalfOpenProbes = fallback.HalfOpenProbes
 	}
 	return b
+}
+
+// budgets lists every configured budget, for defaults and validation.
+func (c *Config) budgets() []*Budget {
+	var out []*Budget
+	if c.Budget != nil {
+		out = append(out, c.Budget)
+	}
+	for i := range c.Keys {
+		if c.Keys[i].Budget != nil {
+			out = append(out, c.Keys[i].Budget)
+		}
+	}
+	for i := range c.Teams {
+		if c.Teams[i].Budget != nil {
+			out = append(out, c.Teams[i].Budget)
+		}
+	}
+	return out
 }

@@ -11,7 +11,10 @@ import (
 var ProviderTypes = []string{"openai", "azure", "bedrock", "anthropic", "gemini"}
 
 // Strategies choose among the available targets of one priority tier.
-var Strategies = []string{"weighted"}
+var Strategies = []string{"weighted", "cheapest", "fastest", "cost_slo"}
+
+// Periods of budgets: UTC calendar periods, or the whole life of the deployment.
+var Periods = []string{"daily", "weekly", "monthly", "total"}
 
 func (c *Config) validate(ps *problems) {
 	validateAddr(c.Listen, "listen", ps)
@@ -26,8 +29,19 @@ func (c *Config) validate(ps *problems) {
 		ps.add("drain_delay", "must not be negative")
 	}
 	c.validateKeys(ps)
+	c.validateTeams(ps)
 	c.validateProviders(ps)
 	c.validateModels(ps)
+	c.validatePolicies(ps)
+	if c.Budget != nil {
+		c.Budget.validate("budget", ps)
+	}
+	if c.Cache.MaxEntries <= 0 {
+		ps.add("cache.max_entries", "must be positive")
+	}
+	if c.Cache.TTL <= 0 {
+		ps.add("cache.ttl", "must be positive")
+	}
 	if c.Resilience.MaxAttempts < 1 {
 		ps.add("resilience.max_attempts", "must be at least 1")
 	}
@@ -92,6 +106,44 @@ func (c *Config) validateKeys(ps *problems) {
 				ps.add(index(join(p, "models"), j), "invalid glob %q", pattern)
 			}
 		}
+		if k.Limits.RPM < 0 {
+			ps.add(join(p, "limits.rpm"), "must not be negative")
+		}
+		if k.Limits.TPM < 0 {
+			ps.add(join(p, "limits.tpm"), "must not be negative")
+		}
+		if k.Budget != nil {
+			k.Budget.validate(join(p, "budget"), ps)
+		}
+	}
+}
+
+func (c *Config) validateTeams(ps *problems) {
+	names := map[string]bool{}
+	for i, t := range c.Teams {
+		p := index("teams", i)
+		switch {
+		case t.Name == "":
+			ps.add(join(p, "name"), "required")
+		case names[t.Name]:
+			ps.add(join(p, "name"), "duplicate team %q", t.Name)
+		}
+		names[t.Name] = true
+		if t.Budget != nil {
+			t.Budget.validate(join(p, "budget"), ps)
+		}
+	}
+}
+
+func (b *Budget) validate(p string, ps *problems) {
+	if b.USD <= 0 {
+		ps.add(join(p, "usd"), "must be positive")
+	}
+	if !slices.Contains(Periods, b.Period) {
+		ps.add(join(p, "period"), "must be one of %v; got %q", Periods, b.Period)
+	}
+	if b.Soft <= 0 || b.Soft > 1 {
+		ps.add(join(p, "soft"), "must be in (0, 1]")
 	}
 }
 
@@ -216,6 +268,15 @@ func (c *Config) validateModels(ps *problems) {
 		if m.OnContentFilter != "return" && m.OnContentFilter != "failover" {
 			ps.add(join(p, "on_content_filter"), "must be return or failover; got %q", m.OnContentFilter)
 		}
+		if m.Strategy == "cost_slo" && m.SLO <= 0 {
+			ps.add(join(p, "slo"), "required with strategy cost_slo (a p95 latency, e.g. 2s)")
+		}
+		if m.SLO < 0 {
+			ps.add(join(p, "slo"), "must not be negative")
+		}
+		if m.Cache.TTL < 0 {
+			ps.add(join(p, "cache.ttl"), "must not be negative")
+		}
 		for j, f := range m.Fallbacks {
 			fp := index(join(p, "fallbacks"), j)
 			switch {
@@ -297,4 +358,95 @@ func (pr Provider) validateApplicable(p string, ps *problems) {
 	only("anthropic_version", pr.AnthropicVersion != "", "anthropic")
 	only("anthropic_beta", len(pr.AnthropicBeta) > 0, "anthropic")
 	only("project", pr.Project != "", "gemini")
+}
+
+func (c *Config) validatePolicies(ps *problems) {
+	names := map[string]bool{}
+	keys := map[string]bool{}
+	teams := map[string]bool{}
+	for _, k := range c.Keys {
+		keys[k.Name] = true
+		teams[k.Team] = true
+	}
+	for _, t := range c.Teams {
+		teams[t.Name] = true
+	}
+	for i, r := range c.Policies {
+		p := index("policies", i)
+		switch {
+		case r.Name == "":
+			ps.add(join(p, "name"), "required")
+		case names[r.Name]:
+			ps.add(join(p, "name"), "duplicate rule %q", r.Name)
+		}
+		names[r.Name] = true
+		m := r.Match
+		for j, g := range m.Alias {
+			if _, err := path.Match(g, ""); err != nil {
+				ps.add(index(join(p, "match.alias"), j), "invalid glob %q", g)
+			}
+		}
+		for j, k := range m.Key {
+			if !keys[k] {
+				ps.add(index(join(p, "match.key"), j), "unknown key %q", k)
+			}
+		}
+		for j, t := range m.Team {
+			if !teams[t] {
+				ps.add(index(join(p, "match.team"), j), "unknown team %q", t)
+			}
+		}
+		m.PromptTokens.validate(join(p, "match.prompt_tokens"), 0, -1, ps)
+		m.BudgetUsed.validate(join(p, "match.budget_used"), 0, 1, ps)
+		a := r.Action
+		if a.Route == "" && len(a.Providers) == 0 && len(a.Regions) == 0 && a.Strategy == "" && a.MaxTokens == 0 && a.Deny == "" {
+			ps.add(join(p, "action"), "empty: set route, providers, regions, strategy, max_tokens or deny")
+		}
+		if a.Route != "" && c.Model(a.Route) == nil {
+			ps.add(join(p, "action.route"), "unknown model %q", a.Route)
+		}
+		for j, name := range a.Providers {
+			if c.Provider(name) == nil {
+				ps.add(index(join(p, "action.providers"), j), "unknown provider %q", name)
+			}
+		}
+		for j, region := range a.Regions {
+			if !c.hasRegion(region) {
+				ps.add(index(join(p, "action.regions"), j), "no provider has region %q", region)
+			}
+		}
+		if a.Strategy != "" && !slices.Contains(Strategies, a.Strategy) {
+			ps.add(join(p, "action.strategy"), "unknown strategy %q; want one of %v", a.Strategy, Strategies)
+		}
+		if a.MaxTokens < 0 {
+			ps.add(join(p, "action.max_tokens"), "must not be negative")
+		}
+		if a.Deny != "" && (a.Route != "" || len(a.Providers) > 0 || len(a.Regions) > 0 || a.Strategy != "" || a.MaxTokens != 0) {
+			ps.add(join(p, "action.deny"), "deny cannot be combined with other actions")
+		}
+	}
+}
+
+func (c *Config) hasRegion(region string) bool {
+	for _, p := range c.Providers {
+		if p.Region == region {
+			return true
+		}
+	}
+	return false
+}
+
+// validate checks gt < lt and, when hi >= lo, both within [lo, hi].
+func (r Range) validate(p string, lo, hi float64, ps *problems) {
+	for _, b := range []struct {
+		name string
+		v    *float64
+	}{{"gt", r.GT}, {"lt", r.LT}} {
+		if b.v != nil && (*b.v < lo || (hi >= lo && *b.v > hi)) {
+			ps.add(join(p, b.name), "out of range")
+		}
+	}
+	if r.GT != nil && r.LT != nil && *r.GT >= *r.LT {
+		ps.add(p, "gt must be below lt")
+	}
 }

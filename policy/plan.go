@@ -14,6 +14,9 @@ type Plan struct {
 	minContext int
 	// Estimate is what strategies know of the request.
 	Estimate Estimate
+	// decision restricts targets and may replace the strategy (nil: no rules).
+	decision *Decision
+	strategy Strategy
 
 	sawUnavailable bool
 }
@@ -21,12 +24,49 @@ type Plan struct {
 // Estimate is what routing knows of a request before sending it.
 type Estimate struct {
 	PromptTokens int
-	MaxTokens    int
+	// MaxTokens is the request's max tokens (after rules' caps), 0 when unset.
+	MaxTokens int
 }
 
-// NewPlan starts a plan for alias.
-func (r *Router) NewPlan(a *Alias, est Estimate) *Plan {
-	return &Plan{Alias: a, chain: r.chain(a), Estimate: est}
+// defaultOutputTokens stands for the output of a request without max_tokens when
+// estimating its cost for routing (not for budgets, which take the worst case).
+const defaultOutputTokens = 256
+
+// OutputTokens is the output size routing assumes: max tokens, or a typical answer.
+func (e Estimate) OutputTokens() int {
+	if e.MaxTokens > 0 {
+		return e.MaxTokens
+	}
+	return defaultOutputTokens
+}
+
+// NewPlan starts a plan for alias under the rules' decision d (nil for none).
+func (r *Router) NewPlan(a *Alias, est Estimate, d *Decision) *Plan {
+	p := &Plan{Alias: a, chain: r.chain(a), Estimate: est, decision: d}
+	if d != nil && d.Strategy != "" {
+		p.strategy = r.strategies[d.Strategy]
+	}
+	return p
+}
+
+// Eligible reports whether any target of the plan satisfies the rules'
+// restrictions, whatever its health.
+func (p *Plan) Eligible() bool {
+	for _, a := range p.chain {
+		for _, tier := range a.Tiers {
+			for _, t := range tier {
+				if p.allowed(t) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (p *Plan) allowed(t *Target) bool {
+	return t.Weight > 0 && (p.decision == nil || p.decision.Allows(t)) &&
+		(p.minContext == 0 || t.ContextWindow == 0 || t.ContextWindow >= p.minContext)
 }
 
 // Next returns the next target to try, or nil when the plan is exhausted. Within a
@@ -39,7 +79,7 @@ func (p *Plan) Next() *Target {
 		for _, tier := range a.Tiers {
 			cands = cands[:0]
 			for _, t := range tier {
-				if t.Weight <= 0 || p.wasTried(t) || (p.minContext > 0 && t.ContextWindow > 0 && t.ContextWindow < p.minContext) {
+				if !p.allowed(t) || p.wasTried(t) {
 					continue
 				}
 				if !t.Health.Available() {
@@ -49,7 +89,11 @@ func (p *Plan) Next() *Target {
 				cands = append(cands, t)
 			}
 			if len(cands) > 0 {
-				t := a.Strategy.Pick(cands, p.Estimate)
+				strategy := a.Strategy
+				if p.strategy != nil {
+					strategy = p.strategy
+				}
+				t := strategy.Pick(cands, p.Estimate)
 				p.tried = append(p.tried, t)
 				return t
 			}
@@ -87,7 +131,7 @@ func (p *Plan) Available() bool {
 	for _, a := range p.chain {
 		for _, tier := range a.Tiers {
 			for _, t := range tier {
-				if t.Weight > 0 && t.Health.Available() {
+				if p.allowed(t) && t.Health.Available() {
 					return true
 				}
 			}

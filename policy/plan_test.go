@@ -65,7 +65,7 @@ func sequence(p *Plan) string {
 
 func TestPlanOrdersTiersThenFallbacks(t *testing.T) {
 	r := router(t, tiers)
-	got := sequence(r.NewPlan(r.Alias("main"), Estimate{}))
+	got := sequence(r.NewPlan(r.Alias("main"), Estimate{}, nil))
 	if got != "a,b,c,d" && got != "b,a,c,d" {
 		t.Errorf("plan %q: want tier 0 (a, b) then c then the fallback d", got)
 	}
@@ -76,7 +76,7 @@ func TestWeightsSplitTraffic(t *testing.T) {
 	counts := map[string]int{}
 	const n = 20000
 	for range n {
-		counts[r.NewPlan(r.Alias("main"), Estimate{}).Next().ProviderName]++
+		counts[r.NewPlan(r.Alias("main"), Estimate{}, nil).Next().ProviderName]++
 	}
 	share := float64(counts["a"]) / n
 	if share < 0.73 || share > 0.77 || counts["c"] != 0 {
@@ -90,7 +90,7 @@ func TestUnavailableTargetsAreSkipped(t *testing.T) {
 	for _, t0 := range a.Tiers[0] {
 		t0.Health.CoolDown(60e9)
 	}
-	p := r.NewPlan(a, Estimate{})
+	p := r.NewPlan(a, Estimate{}, nil)
 	if got := sequence(p); got != "c,d" {
 		t.Errorf("with tier 0 cooling down: %q", got)
 	}
@@ -112,7 +112,7 @@ models:
       - {provider: big, model: b, context_window: 128000, priority: 2}
       - {provider: unknown, model: u, priority: 1}
 `)
-	p := r.NewPlan(r.Alias("m"), Estimate{})
+	p := r.NewPlan(r.Alias("m"), Estimate{}, nil)
 	first := p.Next()
 	p.TooLong(first)
 	if got := fmt.Sprint(first.ProviderName, ",", sequence(p)); got != "small,unknown,big" {

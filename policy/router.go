@@ -47,16 +47,27 @@ type Alias struct {
 
 // Router holds the aliases of one configuration.
 type Router struct {
-	aliases map[string]*Alias
-	names   []string
+	aliases    map[string]*Alias
+	names      []string
+	strategies map[string]Strategy
+	// Rules are the configuration's policies.
+	Rules *Rules
 }
 
 // NewRouter compiles the aliases of cfg over already built providers. Health state
 // comes from pool, so it survives reloads.
 func NewRouter(cfg *config.Config, provs map[string]providers.Provider, pool *health.Pool) (*Router, error) {
-	r := &Router{aliases: make(map[string]*Alias, len(cfg.Models))}
+	r := &Router{aliases: make(map[string]*Alias, len(cfg.Models)), strategies: map[string]Strategy{},
+		Rules: NewRules(cfg.Policies)}
+	for _, name := range config.Strategies {
+		s, err := NewStrategy(name, 0)
+		if err != nil {
+			return nil, err
+		}
+		r.strategies[name] = s
+	}
 	for _, m := range cfg.Models {
-		strategy, err := NewStrategy(m.Strategy)
+		strategy, err := NewStrategy(m.Strategy, m.SLO)
 		if err != nil {
 			return nil, fmt.Errorf("model %q: %w", m.Name, err)
 		}

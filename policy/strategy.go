@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math/rand/v2"
+	"time"
 )
 
 // Strategy chooses one target among the available candidates of a tier.
@@ -10,8 +11,9 @@ type Strategy interface {
 	Pick(cands []*Target, est Estimate) *Target
 }
 
-// NewStrategy returns the strategy named in the configuration.
-func NewStrategy(name string) (Strategy, error) {
+// NewStrategy returns the strategy named in the configuration; slo is cost_slo's
+// latency target.
+func NewStrategy(name string, slo time.Duration) (Strategy, error) {
 	switch name {
 	case "", "weighted":
 		return Weighted{}, nil

@@ -20,6 +20,14 @@ type clientKey struct {
 	cfg    *config.Key // nil in open mode
 }
 
+// budget is the key's own budget, nil when it has none.
+func (k *clientKey) budget() *config.Budget {
+	if k.cfg == nil {
+		return nil
+	}
+	return k.cfg.Budget
+}
+
 // anonymous is the caller in open mode (no keys configured).
 var anonymous = &clientKey{Name: "anonymous"}
 

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
 	"net/http"
 
 	"go.uber.org/zap"
@@ -41,15 +43,26 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, 
 		return
 	}
 	ex.alias, ex.stream = req.Model, req.Stream
-	alias, aerr := s.resolveAlias(rt, ex.key, req.Model)
+	a, aerr := s.admit(r.Context(), rt, ex, requestInfo{alias: req.Model, promptTokens: req.PromptBytes / 4,
+		maxTokens: req.MaxTokens, tools: req.HasTools, images: req.HasImages, stream: req.Stream,
+		tags: tagsOf(r, metadataTags(req.Metadata))})
 	if aerr != nil {
 		ex.fail(w, aerr)
 		return
 	}
-	plan := rt.router.NewPlan(alias, policy.Estimate{PromptTokens: req.PromptBytes / 4, MaxTokens: req.MaxTokens})
+	defer s.settle(rt, ex, a)
+	if a.decision.MaxTokens > 0 {
+		if req, aerr = capMaxTokens(req, a.decision.MaxTokens); aerr != nil {
+			ex.fail(w, aerr)
+			return
+		}
+	}
+	if a.rate.Allowed {
+		setRateHeaders(w.Header(), &a.rate)
+	}
 	ctx, cancel := context.WithTimeoutCause(r.Context(), rt.cfg.Resilience.Timeouts.Total, errRequestTimeout)
 	defer cancel()
-	x := &execution{reqCtx: ctx, s: s, rt: rt, plan: plan,
+	x := &execution{reqCtx: ctx, s: s, rt: rt, plan: a.plan,
 		job: job{chat: req, stream: req.Stream, header: forwardHeaders(r)},
 		log: s.log.With(zap.String("request_id", r.Header.Get("X-Request-Id")))}
 	ex.x = x
@@ -105,4 +118,47 @@ func withModel(body []byte, model string) ([]byte, *apiError) {
 			"We could not parse the JSON body of your request.")
 	}
 	return out, nil
+}
+
+// capMaxTokens lowers the request's max tokens to a rule's cap: the members the
+// client sent, or max_completion_tokens when it sent none.
+func capMaxTokens(req *providers.Request, limit int) (*providers.Request, *apiError) {
+	if req.MaxTokens > 0 && req.MaxTokens <= limit {
+		return req, nil
+	}
+	body := req.Body
+	val := []byte(strconv.Itoa(limit))
+	var err error
+	set := false
+	for _, member := range []string{"max_tokens", "max_completion_tokens"} {
+		if v, _ := jsonfield.Get(body, member); v != nil && string(v) != "null" {
+			if body, err = jsonfield.Set(body, member, val); err != nil {
+				return nil, clientError(providers.AsError(err))
+			}
+			set = true
+		}
+	}
+	if !set {
+		if body, err = jsonfield.Set(body, "max_completion_tokens", val); err != nil {
+			return nil, clientError(providers.AsError(err))
+		}
+	}
+	out, err := providers.ParseChat(body)
+	if err != nil {
+		return nil, clientError(providers.AsError(err))
+	}
+	return out, nil
+}
+
+// metadataTags is the "tags" member of a request's metadata, a comma-separated string.
+func metadataTags(metadata []byte) string {
+	if metadata == nil {
+		return ""
+	}
+	v, _ := jsonfield.Get(metadata, "tags")
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return ""
+	}
+	return s
 }

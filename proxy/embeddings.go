@@ -7,7 +7,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/switchyard/switchyard/policy"
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -49,15 +48,19 @@ func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request, rt *run
 		return
 	}
 	ex.alias = req.Model
-	alias, aerr := s.resolveAlias(rt, ex.key, req.Model)
+	a, aerr := s.admit(r.Context(), rt, ex, requestInfo{alias: req.Model, promptTokens: len(req.Input.Raw) / 4,
+		tags: tagsOf(r, "")})
 	if aerr != nil {
 		ex.fail(w, aerr)
 		return
 	}
-	plan := rt.router.NewPlan(alias, policy.Estimate{PromptTokens: len(req.Input.Raw) / 4})
+	defer s.settle(rt, ex, a)
+	if a.rate.Allowed {
+		setRateHeaders(w.Header(), &a.rate)
+	}
 	ctx, cancel := context.WithTimeoutCause(r.Context(), rt.cfg.Resilience.Timeouts.Total, errRequestTimeout)
 	defer cancel()
-	x := &execution{reqCtx: ctx, s: s, rt: rt, plan: plan,
+	x := &execution{reqCtx: ctx, s: s, rt: rt, plan: a.plan,
 		job: job{embed: &providers.EmbedCall{Body: body, Input: &req}, header: forwardHeaders(r)},
 		log: s.log.With(zap.String("request_id", r.Header.Get("X-Request-Id")))}
 	ex.x = x

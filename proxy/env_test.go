@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -90,6 +91,9 @@ func newEnv(t *testing.T, yaml string, clouds ...string) *env {
 		repl = append(repl, "{{"+name+"}}", f.BaseURL())
 	}
 	yaml = strings.NewReplacer(repl...).Replace(yaml)
+	if !strings.Contains(yaml, "\nstate:") {
+		yaml += "\nstate: {path: " + filepath.Join(t.TempDir(), "state.db") + "}\n"
+	}
 	cfg, err := config.Parse([]byte(yaml), os.LookupEnv)
 	if err != nil {
 		t.Fatalf("config: %v", err)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/switchyard/switchyard/policy"
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -18,6 +19,8 @@ type apiError struct {
 	Param      string
 	Message    string
 	RetryAfter time.Duration
+	// rate, on a rate-limit refusal, fills the x-ratelimit-* headers.
+	rate *policy.RateVerdict
 }
 
 func errorf(status int, typ, code, param, format string, args ...any) *apiError {
@@ -53,6 +56,9 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	h.Set("Content-Type", "application/json")
 	if e.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	if e.rate != nil {
+		setRateHeaders(h, e.rate)
 	}
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(e.body())

@@ -17,6 +17,8 @@ type runtime struct {
 	keys      *keyring
 	router    *policy.Router
 	providers map[string]providers.Provider
+	budgets   *policy.Budgets
+	limiter   *policy.RateLimiter
 	loadedAt  time.Time
 }
 
@@ -33,5 +35,12 @@ func (s *Server) compile(cfg *config.Config) (*runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
-	return &runtime{cfg: cfg, keys: keys, router: router, providers: provs, loadedAt: time.Now()}, nil
+	return &runtime{cfg: cfg, keys: keys, router: router, providers: provs, loadedAt: time.Now(),
+		budgets: policy.NewBudgets(s.store, cfg), limiter: policy.NewRateLimiter(s.store)}, nil
+}
+
+// maxCost is the most a plan's request could cost on its most expensive target:
+// for budgets, the worst case. ok is false when no target has a known price.
+func (rt *runtime) maxCost(p *policy.Plan) (float64, bool) {
+	return 0, false
 }

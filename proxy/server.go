@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard/switchyard/config"
 	"github.com/switchyard/switchyard/health"
 	"github.com/switchyard/switchyard/providers/registry"
+	"github.com/switchyard/switchyard/state"
 	"github.com/switchyard/switchyard/telemetry"
 )
 
@@ -29,6 +30,8 @@ type Options struct {
 	// Registry options reach provider construction (tests inject credentials).
 	Registry registry.Options
 	Version  string
+	// Store replaces the store that Config.State would open (tests).
+	Store state.Store
 }
 
 // Server is a running Switchyard: the current compiled configuration, target health
@@ -38,6 +41,7 @@ type Server struct {
 	access          *zap.Logger
 	metrics         *telemetry.Metrics
 	pool            *health.Pool
+	store           state.Store
 	registryOptions registry.Options
 	version         string
 
@@ -62,8 +66,17 @@ func New(opts Options) (*Server, error) {
 		version:         opts.Version,
 	}
 	s.pool = health.NewPool(breakerObserver{s})
+	s.store = opts.Store
+	if s.store == nil {
+		store, err := state.Open(opts.Config.State, opts.Logger.Named("state"))
+		if err != nil {
+			return nil, fmt.Errorf("state: %w", err)
+		}
+		s.store = store
+	}
 	rt, err := s.compile(opts.Config)
 	if err != nil {
+		s.store.Close()
 		return nil, err
 	}
 	s.rt.Store(rt)
@@ -141,6 +154,9 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 		err = nil
 	}
 	adm.Close()
+	if cerr := s.store.Close(); cerr != nil {
+		s.log.Warn("closing the state store", zap.Error(cerr))
+	}
 	s.log.Info("stopped")
 	return err
 }

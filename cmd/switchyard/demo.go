@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -30,6 +31,7 @@ const demoConfig = `
 listen: "{{listen}}"
 admin_listen: "{{admin}}"
 drain_delay: 0s
+state: {path: "{{state}}"}
 shutdown_grace: 5s
 keys:
   - {name: demo, key: ` + demoKey + `, team: demo}
@@ -95,8 +97,9 @@ func (c *demoClouds) Close() {
 	c.gemini.Close()
 }
 
-func (c *demoClouds) config(listen, admin, level string) string {
+func (c *demoClouds) config(listen, admin, level, stateDir string) string {
 	return strings.NewReplacer("{{listen}}", listen, "{{admin}}", admin, "{{level}}", level,
+		"{{state}}", filepath.Join(stateDir, "switchyard.db"),
 		"{{azure}}", c.azure.Endpoint(), "{{openai}}", c.openai.BaseURL(), "{{bedrock}}", c.bedrock.Endpoint(),
 		"{{anthropic}}", c.anthropic.BaseURL(), "{{gemini}}", c.gemini.BaseURL()).Replace(demoConfig)
 }
@@ -119,7 +122,14 @@ func demo(args []string, stdout, stderr io.Writer) int {
 	if *verbose {
 		level = "info"
 	}
-	cfg, err := config.Parse([]byte(clouds.config(*listen, *adminListen, level)), os.LookupEnv)
+	// The demo's state (budgets, conversations) lives in a temporary directory.
+	stateDir, err := os.MkdirTemp("", "switchyard-demo-")
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(stateDir)
+	cfg, err := config.Parse([]byte(clouds.config(*listen, *adminListen, level, stateDir)), os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(stderr, "demo config: %v\n", err)
 		return 1
