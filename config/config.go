@@ -40,8 +40,35 @@ type Config struct {
 	Budget *Budget `mapstructure:"budget"`
 	Cache  Cache   `mapstructure:"cache"`
 	Resilience Resilience `mapstructure:"resilience"`
-	State      State      `mapstructure:"state"`
-	Log        Log        `mapstructure:"log"`
+	// Pricing overrides the built-in price catalog per provider name and model.
+	Pricing []Price `mapstructure:"pricing"`
+	State   State   `mapstructure:"state"`
+	Log     Log     `mapstructure:"log"`
+}
+
+// Price is what one upstream model costs on one provider, in USD per 1M tokens. It
+// overrides the built-in catalog, which cannot know custom Azure deployment names,
+// negotiated rates or self-hosted models. A row sets all three rates (omitted ones
+// are 0: input: 0, output: 0 declares a free model); context_window and
+// max_output, when omitted, come from the catalog's row for the same model.
+type Price struct {
+	// Provider is a provider name from providers.
+	Provider string `mapstructure:"provider"`
+	// Model is the upstream model id exactly as targets write it (Azure: the
+	// deployment name), or "*" for every model of the provider without a row of
+	// its own.
+	Model string `mapstructure:"model"`
+	// Input is USD per 1M uncached prompt tokens.
+	Input float64 `mapstructure:"input"`
+	// CachedInput is USD per 1M prompt tokens served from the provider's prompt
+	// cache; 0 bills them at Input.
+	CachedInput float64 `mapstructure:"cached_input"`
+	// Output is USD per 1M completion tokens (reasoning tokens included).
+	Output float64 `mapstructure:"output"`
+	// ContextWindow is the model's context window in tokens.
+	ContextWindow int `mapstructure:"context_window"`
+	// MaxOutput is the most completion tokens one request may produce.
+	MaxOutput int `mapstructure:"max_output"`
 }
 
 // State selects where shared counters and records live.

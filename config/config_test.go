@@ -37,8 +37,8 @@ func TestExampleValidates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config.example.yaml does not validate:\n%v", err)
 	}
-	if len(cfg.Providers) < 5 || len(cfg.Models) < 4 || len(cfg.Keys) != 2 {
-		t.Fatalf("example lost entries: %d providers, %d models, %d keys", len(cfg.Providers), len(cfg.Models), len(cfg.Keys))
+	if len(cfg.Providers) < 5 || len(cfg.Models) < 4 || len(cfg.Keys) != 2 || len(cfg.Pricing) == 0 {
+		t.Fatalf("example lost entries: %d providers, %d models, %d keys, %d prices", len(cfg.Providers), len(cfg.Models), len(cfg.Keys), len(cfg.Pricing))
 	}
 	// The defaults the example writes down are the defaults the code applies.
 	bare, err := Parse([]byte("providers: []\nmodels: []\n"), noEnv)
@@ -85,6 +85,12 @@ func TestProblemsCarryKeyPaths(t *testing.T) {
 		{"misplaced key", strings.Replace(minimal, "api_key: k,", "api_key: k, role_arn: x,", 1), "providers[0].role_arn: does not apply to type azure"},
 		{"negative weight", strings.Replace(minimal, "model: gpt-4o-prod", "model: gpt-4o-prod, weight: -1", 1), "models[0].targets[0].weight: must not be negative"},
 		{"redis without url", minimal + "state: {driver: redis}\n", "state.url: required"},
+		{"price of unknown provider", minimal + "pricing:\n  - {provider: x, model: m, input: 1}\n", `pricing[0].provider: unknown provider "x"`},
+		{"negative price", minimal + "pricing:\n  - {provider: azure-east, model: m, output: -1}\n", "pricing[0].output: must be a non-negative number"},
+		{"NaN price", minimal + "pricing:\n  - {provider: azure-east, model: m, input: .nan}\n", "pricing[0].input: must be a non-negative number"},
+		{"price without model", minimal + "pricing:\n  - {provider: azure-east, input: 1}\n", "pricing[0].model: required"},
+		{"duplicate price", minimal + "pricing:\n  - {provider: azure-east, model: m}\n  - {provider: azure-east, model: m}\n", `pricing[1].model: duplicate price`},
+		{"misspelled price key", minimal + "pricing:\n  - {provider: azure-east, model: m, cached: 1}\n", "pricing[0].cached: unknown key"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

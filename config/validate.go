@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"net"
 	"net/url"
 	"path"
@@ -42,6 +43,7 @@ func (c *Config) validate(ps *problems) {
 	if c.Cache.TTL <= 0 {
 		ps.add("cache.ttl", "must be positive")
 	}
+	c.validatePricing(ps)
 	if c.Resilience.MaxAttempts < 1 {
 		ps.add("resilience.max_attempts", "must be at least 1")
 	}
@@ -313,6 +315,41 @@ func (c *Config) fallbackCycle(name string, seen []string) []string {
 		}
 	}
 	return nil
+}
+
+func (c *Config) validatePricing(ps *problems) {
+	seen := map[[2]string]bool{}
+	for i, pr := range c.Pricing {
+		p := index("pricing", i)
+		if pr.Provider == "" {
+			ps.add(join(p, "provider"), "required")
+		} else if c.Provider(pr.Provider) == nil {
+			ps.add(join(p, "provider"), "unknown provider %q", pr.Provider)
+		}
+		switch k := [2]string{pr.Provider, pr.Model}; {
+		case pr.Model == "":
+			ps.add(join(p, "model"), `required (the upstream model id, or "*")`)
+		case seen[k]:
+			ps.add(join(p, "model"), "duplicate price for provider %q and model %q", pr.Provider, pr.Model)
+		default:
+			seen[k] = true
+		}
+		for _, f := range []struct {
+			key string
+			v   float64
+		}{{"input", pr.Input}, {"cached_input", pr.CachedInput}, {"output", pr.Output}} {
+			// !(v >= 0) also catches YAML's .nan.
+			if !(f.v >= 0) || math.IsInf(f.v, 1) {
+				ps.add(join(p, f.key), "must be a non-negative number of USD per 1M tokens")
+			}
+		}
+		if pr.ContextWindow < 0 {
+			ps.add(join(p, "context_window"), "must not be negative")
+		}
+		if pr.MaxOutput < 0 {
+			ps.add(join(p, "max_output"), "must not be negative")
+		}
+	}
 }
 
 func (t Timeouts) validate(p string, ps *problems) {
