@@ -26,6 +26,8 @@ type Estimate struct {
 	PromptTokens int
 	// MaxTokens is the request's max tokens (after rules' caps), 0 when unset.
 	MaxTokens int
+	// SLO is the alias's latency target (strategy cost_slo); set by the plan.
+	SLO time.Duration
 }
 
 // defaultOutputTokens stands for the output of a request without max_tokens when
@@ -42,6 +44,7 @@ func (e Estimate) OutputTokens() int {
 
 // NewPlan starts a plan for alias under the rules' decision d (nil for none).
 func (r *Router) NewPlan(a *Alias, est Estimate, d *Decision) *Plan {
+	est.SLO = a.SLO
 	p := &Plan{Alias: a, chain: r.chain(a), Estimate: est, decision: d}
 	if d != nil && d.Strategy != "" {
 		p.strategy = r.strategies[d.Strategy]
@@ -62,6 +65,19 @@ func (p *Plan) Eligible() bool {
 		}
 	}
 	return false
+}
+
+// EachEligible calls fn for every target the rules allow, whatever its health.
+func (p *Plan) EachEligible(fn func(*Target)) {
+	for _, a := range p.chain {
+		for _, tier := range a.Tiers {
+			for _, t := range tier {
+				if p.allowed(t) {
+					fn(t)
+				}
+			}
+		}
+	}
 }
 
 func (p *Plan) allowed(t *Target) bool {

@@ -30,7 +30,7 @@ func router(t *testing.T, yaml string) *Router {
 	for _, p := range cfg.Providers {
 		provs[p.Name] = nopProvider{}
 	}
-	r, err := NewRouter(cfg, provs, health.NewPool(nil))
+	r, err := NewRouter(cfg, provs, health.NewPool(nil), DefaultCatalog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,10 @@ type Target struct {
 	Health   *health.Target
 	// ContextWindow is the model's context window in tokens, 0 when unknown.
 	ContextWindow int
+	// Price is the target's price; Priced is false when neither the catalog nor
+	// the configuration knows it (its cost is then unknown, never 0).
+	Price  Price
+	Priced bool
 	// OpenTimeout is how long the target's breaker stays open.
 	OpenTimeout time.Duration
 }
@@ -43,6 +47,8 @@ type Alias struct {
 	Fallbacks       []string
 	HedgeAfter      time.Duration
 	OnContentFilter string
+	// SLO is the p95 latency target of strategy cost_slo.
+	SLO time.Duration
 }
 
 // Router holds the aliases of one configuration.
@@ -56,23 +62,23 @@ type Router struct {
 
 // NewRouter compiles the aliases of cfg over already built providers. Health state
 // comes from pool, so it survives reloads.
-func NewRouter(cfg *config.Config, provs map[string]providers.Provider, pool *health.Pool) (*Router, error) {
+func NewRouter(cfg *config.Config, provs map[string]providers.Provider, pool *health.Pool, catalog *Catalog) (*Router, error) {
 	r := &Router{aliases: make(map[string]*Alias, len(cfg.Models)), strategies: map[string]Strategy{},
 		Rules: NewRules(cfg.Policies)}
 	for _, name := range config.Strategies {
-		s, err := NewStrategy(name, 0)
+		s, err := NewStrategy(name)
 		if err != nil {
 			return nil, err
 		}
 		r.strategies[name] = s
 	}
 	for _, m := range cfg.Models {
-		strategy, err := NewStrategy(m.Strategy, m.SLO)
+		strategy, err := NewStrategy(m.Strategy)
 		if err != nil {
 			return nil, fmt.Errorf("model %q: %w", m.Name, err)
 		}
 		a := &Alias{Name: m.Name, Strategy: strategy, Fallbacks: m.Fallbacks,
-			HedgeAfter: m.HedgeAfter, OnContentFilter: m.OnContentFilter}
+			HedgeAfter: m.HedgeAfter, OnContentFilter: m.OnContentFilter, SLO: m.SLO}
 		byPriority := map[int][]*Target{}
 		for _, t := range m.Targets {
 			pc := cfg.Provider(t.Provider)
@@ -94,6 +100,10 @@ func NewRouter(cfg *config.Config, provs map[string]providers.Provider, pool *he
 				Health:        pool.Target(id, settings),
 				OpenTimeout:   settings.OpenTimeout,
 				ContextWindow: t.ContextWindow,
+			}
+			target.Price, target.Priced = catalog.Lookup(pc.Name, pc.Type, t.Model)
+			if target.ContextWindow == 0 && target.Priced {
+				target.ContextWindow = target.Price.ContextWindow
 			}
 			byPriority[t.Priority] = append(byPriority[t.Priority], target)
 		}

@@ -27,8 +27,10 @@ type Request struct {
 	Temperature *float64
 	HasTools    bool
 	HasImages   bool
-	// PromptBytes is the size of the messages array, the input to token estimates.
+	// PromptBytes is the size of the messages array.
 	PromptBytes int
+	// Messages is the raw messages array (a slice of Body), for token estimates.
+	Messages []byte
 	// Metadata holds the request's metadata object, kept raw.
 	Metadata []byte
 
@@ -86,6 +88,7 @@ func ParseChat(body []byte) (*Request, error) {
 				bad = "messages"
 			}
 			r.PromptBytes = len(v)
+			r.Messages = v
 			r.HasImages = bytes.Contains(v, imageMarker)
 		case "metadata":
 			if !isNull(v) {

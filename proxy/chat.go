@@ -43,7 +43,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, 
 		return
 	}
 	ex.alias, ex.stream = req.Model, req.Stream
-	a, aerr := s.admit(r.Context(), rt, ex, requestInfo{alias: req.Model, promptTokens: req.PromptBytes / 4,
+	a, aerr := s.admit(r.Context(), rt, ex, requestInfo{alias: req.Model, promptTokens: rt.promptTokens(ex.key, req),
 		maxTokens: req.MaxTokens, tools: req.HasTools, images: req.HasImages, stream: req.Stream,
 		tags: tagsOf(r, metadataTags(req.Metadata))})
 	if aerr != nil {
@@ -79,7 +79,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, 
 		ex.served = x.relayStream(w, p, req.IncludeUsage)
 		s.metrics.InFlight.WithLabelValues("stream").Dec()
 	}
-	ex.cost, ex.priced = x.price(p.target, ex.served.usage)
+	ex.cost, ex.priced = ex.served.cost, ex.served.priced
 }
 
 // resolveAlias finds the alias a client named and checks the key may use it.

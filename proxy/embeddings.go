@@ -71,5 +71,5 @@ func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request, rt *run
 	}
 	ex.target = p.target
 	ex.served = x.writeResponse(w, p)
-	ex.cost, ex.priced = x.price(p.target, ex.served.usage)
+	ex.cost, ex.priced = ex.served.cost, ex.served.priced
 }

@@ -339,7 +339,16 @@ func (x *execution) records() []attemptRecord {
 	return append([]attemptRecord(nil), x.attempts...)
 }
 
-// price is the cost of usage on t in US dollars; ok is false when unknown.
+// price is the cost of usage on t in US dollars; ok is false when t has no price:
+// the cost is then unknown, never 0, and the first occurrence per target is logged.
 func (x *execution) price(t *policy.Target, u providers.Usage) (float64, bool) {
+	if t.Priced {
+		return t.Price.Cost(u), true
+	}
+	x.s.metrics.CostUnknown.WithLabelValues(t.ProviderName, t.ID).Inc()
+	if _, warned := x.s.unpriced.LoadOrStore(t.ID, true); !warned {
+		x.log.Warn("no price for target: its cost is unknown and not counted against budgets; add it under pricing:",
+			zap.String("target", t.ID), zap.String("provider_type", t.ProviderType))
+	}
 	return 0, false
 }

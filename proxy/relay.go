@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/switchyard/switchyard/policy"
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -21,6 +22,11 @@ type served struct {
 	streamErr *providers.Error
 	// clientGone is set when the client left during the relay.
 	clientGone bool
+	// contentChunks counts the content chunks relayed: the output estimate when a
+	// stream ends before its usage (the client left, the upstream failed).
+	contentChunks int
+	cost          float64
+	priced        bool
 }
 
 func (x *execution) setServedHeaders(h http.Header, p *prepared) {
@@ -40,14 +46,15 @@ func (x *execution) writeResponse(w http.ResponseWriter, p *prepared) served {
 
 	h := w.Header()
 	x.setServedHeaders(h, p)
-	if usd, ok := x.price(t, p.resp.Usage); ok {
+	usd, priced := x.price(t, p.resp.Usage)
+	if priced {
 		h.Set("X-Switchyard-Cost-Usd", strconv.FormatFloat(usd, 'f', -1, 64))
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(p.resp.Body)))
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(p.resp.Body)
-	return served{usage: p.resp.Usage, usageKnown: true, clientGone: err != nil}
+	return served{usage: p.resp.Usage, usageKnown: true, clientGone: err != nil, cost: usd, priced: priced}
 }
 
 var (
@@ -61,8 +68,9 @@ var (
 // upstream chunk as it arrives, each flushed at once. Once the first byte is sent
 // nothing is retried: an upstream failure ends the stream with an OpenAI-style error
 // event and counts against the target.
-func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage bool) served {
+func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage bool) (out served) {
 	defer p.release()
+	defer func() { out.cost, out.priced = x.streamCost(p.target, &out) }()
 	defer func() {
 		if p.stream != nil {
 			p.stream.Close()
@@ -77,7 +85,6 @@ func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 
-	var out served
 	send := func(data []byte, usage *providers.Usage, usageOnly bool) error {
 		if usage != nil {
 			out.usage, out.usageKnown = *usage, true
@@ -85,8 +92,11 @@ func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage
 		if usageOnly && !includeUsage {
 			return nil
 		}
-		if out.firstToken.IsZero() && !usageOnly {
-			out.firstToken = time.Now()
+		if !usageOnly {
+			if out.firstToken.IsZero() {
+				out.firstToken = time.Now()
+			}
+			out.contentChunks++
 		}
 		if _, err := w.Write(dataPrefix); err != nil {
 			return err
@@ -167,4 +177,15 @@ func streamErrorDoc(e *providers.Error) errorDoc {
 	}
 	return (&apiError{Type: "server_error", Code: code,
 		Message: "The upstream failed while streaming: " + describe(e)}).body()
+}
+
+// streamCost prices a relayed stream: from its usage, or, when it ended before its
+// usage chunk, from the estimated prompt and the content chunks relayed (about a
+// token each), so that a cancelled stream still counts against budgets.
+func (x *execution) streamCost(t *policy.Target, out *served) (float64, bool) {
+	u := out.usage
+	if !out.usageKnown {
+		u = providers.Usage{PromptTokens: x.plan.Estimate.PromptTokens, CompletionTokens: out.contentChunks}
+	}
+	return x.price(t, u)
 }

@@ -20,6 +20,35 @@ type runtime struct {
 	budgets   *policy.Budgets
 	limiter   *policy.RateLimiter
 	loadedAt  time.Time
+	// tokensMatter is set when something reads the prompt-token estimate beyond
+	// budgets and limits (rules, cost strategies): it is computed for every request.
+	tokensMatter bool
+}
+
+// tokensMatter reports whether rules or strategies read prompt tokens.
+func tokensMatter(cfg *config.Config) bool {
+	for _, m := range cfg.Models {
+		if m.Strategy == "cheapest" || m.Strategy == "cost_slo" {
+			return true
+		}
+	}
+	for _, p := range cfg.Policies {
+		if p.Match.PromptTokens.GT != nil || p.Match.PromptTokens.LT != nil ||
+			p.Action.Strategy == "cheapest" || p.Action.Strategy == "cost_slo" {
+			return true
+		}
+	}
+	return false
+}
+
+// promptTokens estimates a request's prompt tokens when something will read them
+// (~8 µs per KB: skipped when no rule, strategy, budget or token limit needs them).
+func (rt *runtime) promptTokens(key *clientKey, req *providers.Request) int {
+	if rt.tokensMatter || rt.cfg.Budget != nil || len(rt.cfg.Teams) > 0 ||
+		(key.cfg != nil && (key.cfg.Budget != nil || key.cfg.Limits.TPM > 0)) {
+		return policy.EstimatePromptTokens(req.Messages)
+	}
+	return req.PromptBytes / 4
 }
 
 func (s *Server) compile(cfg *config.Config) (*runtime, error) {
@@ -27,7 +56,8 @@ func (s *Server) compile(cfg *config.Config) (*runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	router, err := policy.NewRouter(cfg, provs, s.pool)
+	catalog := policy.DefaultCatalog().WithOverrides(cfg.Pricing)
+	router, err := policy.NewRouter(cfg, provs, s.pool, catalog)
 	if err != nil {
 		return nil, err
 	}
@@ -36,11 +66,31 @@ func (s *Server) compile(cfg *config.Config) (*runtime, error) {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
 	return &runtime{cfg: cfg, keys: keys, router: router, providers: provs, loadedAt: time.Now(),
-		budgets: policy.NewBudgets(s.store, cfg), limiter: policy.NewRateLimiter(s.store)}, nil
+		budgets: policy.NewBudgets(s.store, cfg), limiter: policy.NewRateLimiter(s.store),
+		tokensMatter: tokensMatter(cfg)}, nil
 }
 
-// maxCost is the most a plan's request could cost on its most expensive target:
-// for budgets, the worst case. ok is false when no target has a known price.
+// defaultMaxOutput stands for the output of a request without max_tokens on a model
+// whose maximum output is unknown, when reserving budget for its worst case.
+const defaultMaxOutput = 4096
+
+// maxCost is the most a plan's request could cost on its most expensive eligible
+// target: the budget reservation. ok is false when no eligible target has a price.
 func (rt *runtime) maxCost(p *policy.Plan) (float64, bool) {
-	return 0, false
+	worst, ok := 0.0, false
+	p.EachEligible(func(t *policy.Target) {
+		if !t.Priced {
+			return
+		}
+		out := p.Estimate.MaxTokens
+		if out == 0 {
+			out = t.Price.MaxOutput
+		}
+		if out == 0 {
+			out = defaultMaxOutput
+		}
+		cost := t.Price.Cost(providers.Usage{PromptTokens: p.Estimate.PromptTokens, CompletionTokens: out})
+		worst, ok = max(worst, cost), true
+	})
+	return worst, ok
 }

@@ -46,6 +46,7 @@ type Server struct {
 	version         string
 
 	rt       atomic.Pointer[runtime]
+	unpriced sync.Map // target IDs already warned about
 	ready    atomic.Bool
 	draining atomic.Bool
 }

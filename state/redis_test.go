@@ -151,7 +151,7 @@ func TestRedisDownIsUnavailableQuickly(t *testing.T) {
 
 	t.Run("server goes away", func(t *testing.T) {
 		srv := ownRedis(t)
-		s, err := openRedis("redis://"+srv.addr, "", timeout, zap.NewNop())
+		s, err := openRedis("redis://"+srv.Addr, "", timeout, zap.NewNop())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +159,7 @@ func TestRedisDownIsUnavailableQuickly(t *testing.T) {
 		if _, err := s.Admit(context.Background(), "k", 10, 1, hour); err != nil {
 			t.Fatal(err)
 		}
-		srv.stop()
+		srv.Stop()
 		assertUnavailable(t, s, 8*timeout)
 	})
 }

@@ -1,134 +1,38 @@
 package state
 
 import (
-	"bufio"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/switchyard/switchyard/internal/testservers"
 )
 
-// redisServer is a real redis-server that a test started on a free loopback port.
-type redisServer struct {
-	addr string
-	cmd  *exec.Cmd
-	dir  string
-}
-
-// redisBinary finds redis-server. Without it the Redis tests skip on a laptop, but
-// fail in CI (CI set), which must run them.
-func redisBinary(t testing.TB) string {
-	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("redis-server is not installed, and CI must run the Redis tests: %v", err)
-		}
-		t.Skipf("redis-server is not installed (apt-get install redis-server): %v", err)
-	}
-	return path
-}
-
-// startRedis starts a redis-server without persistence. The port is picked free
-// by the kernel, then handed to redis-server; another process may take it in
-// between, so a failed start is retried on a new port.
-func startRedis(bin string) (*redisServer, error) {
-	dir, err := os.MkdirTemp("", "switchyard-redis-")
-	if err != nil {
-		return nil, err
-	}
-	var last error
-	for range 3 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "warning")
-		if err := cmd.Start(); err != nil {
-			return nil, err
-		}
-		s := &redisServer{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, dir: dir}
-		if last = s.awaitPong(5 * time.Second); last == nil {
-			return s, nil
-		}
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}
-	_ = os.RemoveAll(dir)
-	return nil, fmt.Errorf("redis-server did not start: %w", last)
-}
-
-// awaitPong waits until the server answers PING.
-func (s *redisServer) awaitPong(within time.Duration) error {
-	deadline := time.Now().Add(within)
-	var err error
-	for time.Now().Before(deadline) {
-		var c net.Conn
-		if c, err = net.DialTimeout("tcp", s.addr, 200*time.Millisecond); err == nil {
-			_ = c.SetDeadline(time.Now().Add(time.Second))
-			var line string
-			if _, err = c.Write([]byte("PING\r\n")); err == nil {
-				line, err = bufio.NewReader(c).ReadString('\n')
-			}
-			_ = c.Close()
-			if err == nil && line == "+PONG\r\n" {
-				return nil
-			}
-			if err == nil {
-				err = fmt.Errorf("PING answered %q", line)
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return err
-}
-
-func (s *redisServer) stop() {
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	_ = os.RemoveAll(s.dir)
-}
-
 // ownRedis starts a server for one test, which may stop it early.
-func ownRedis(t testing.TB) *redisServer {
-	t.Helper()
-	s, err := startRedis(redisBinary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.stop)
-	return s
-}
+func ownRedis(t testing.TB) *testservers.Redis { return testservers.StartRedis(t) }
 
 // shared is the server most tests use; each test isolates itself with its own key
 // prefix. TestMain stops it.
 var shared struct {
 	once sync.Once
-	srv  *redisServer
+	srv  *testservers.Redis
 	err  error
 }
 
 func sharedRedis(t testing.TB) string {
 	t.Helper()
-	bin := redisBinary(t)
-	shared.once.Do(func() { shared.srv, shared.err = startRedis(bin) })
+	testservers.RequireRedis(t)
+	shared.once.Do(func() { shared.srv, shared.err = testservers.StartRedisShared() })
 	if shared.err != nil {
 		t.Fatal(shared.err)
 	}
-	return shared.srv.addr
+	return shared.srv.Addr
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if shared.srv != nil {
-		shared.srv.stop()
+		shared.srv.Stop()
 	}
 	os.Exit(code)
 }
