@@ -30,15 +30,15 @@ type Config struct {
 	// readiness already fails, so that endpoints are removed first. Default 5s.
 	DrainDelay time.Duration `mapstructure:"drain_delay"`
 
-	Keys       []Key      `mapstructure:"keys"`
-	Teams      []Team     `mapstructure:"teams"`
-	Providers  []Provider `mapstructure:"providers"`
-	Models     []Model    `mapstructure:"models"`
+	Keys      []Key      `mapstructure:"keys"`
+	Teams     []Team     `mapstructure:"teams"`
+	Providers []Provider `mapstructure:"providers"`
+	Models    []Model    `mapstructure:"models"`
 	// Policies are rules evaluated in order on every request (see policy.Rules).
 	Policies []Policy `mapstructure:"policies"`
 	// Budget is the global budget, across all keys and teams.
-	Budget *Budget `mapstructure:"budget"`
-	Cache  Cache   `mapstructure:"cache"`
+	Budget     *Budget    `mapstructure:"budget"`
+	Cache      Cache      `mapstructure:"cache"`
 	Resilience Resilience `mapstructure:"resilience"`
 	// Pricing overrides the built-in price catalog per provider name and model.
 	Pricing []Price `mapstructure:"pricing"`

@@ -30,7 +30,7 @@ func router(t *testing.T, yaml string) *Router {
 	for _, p := range cfg.Providers {
 		provs[p.Name] = nopProvider{}
 	}
-	r, err := NewRouter(cfg, provs, health.NewPool(nil), DefaultCatalog())
+	r, err := NewRouter(cfg, provs, health.NewPool(nil), DefaultCatalog().WithOverrides(cfg.Pricing))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,4 +122,3 @@ func pickMin(cands []*Target, score func(*Target) (float64, bool)) *Target {
 	}
 	return Weighted{}.Pick(best, Estimate{})
 }
-

@@ -3,8 +3,8 @@ package proxy
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"net/http"
+	"strconv"
 
 	"go.uber.org/zap"
 
