@@ -1,0 +1,161 @@
+// Package e2e runs the switchyard binary as operators do: several processes sharing
+// one Redis, restarts, signals. The emulated clouds run inside the test process.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the switchyard binary built once for the package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "switchyard-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "switchyard")
+	build := exec.Command("go", "build", "-race", "-o", binary, "../cmd/switchyard")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building switchyard:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is one running switchyard process.
+type proc struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	base  string // http://127.0.0.1:PORT/v1
+	admin string // http://127.0.0.1:PORT
+	logs  *syncBuffer
+	done  chan error
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start writes yaml (with {{LISTEN}} and {{ADMIN}} filled in) and runs
+// `switchyard serve` on it until it reports ready.
+func start(t *testing.T, yaml string) *proc {
+	t.Helper()
+	listen, admin := freePort(t), freePort(t)
+	yaml = strings.NewReplacer("{{LISTEN}}", listen, "{{ADMIN}}", admin).Replace(yaml)
+	path := filepath.Join(t.TempDir(), "switchyard.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, base: "http://" + listen + "/v1", admin: "http://" + admin, logs: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(binary, "serve", "--config", path)
+	p.cmd.Stdout = p.logs
+	p.cmd.Stderr = p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.stop() })
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(p.admin + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("switchyard exited: %v\n%s", err, p.logs)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("switchyard not ready:\n%s", p.logs)
+	return nil
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop() error {
+	if p.cmd.ProcessState != nil {
+		return nil
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return err
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		p.t.Errorf("switchyard did not stop on SIGTERM:\n%s", p.logs)
+		return context.DeadlineExceeded
+	}
+}
+
+// post sends a chat request with a key and returns status, headers and body.
+func (p *proc) post(key, body string) (*http.Response, []byte) {
+	p.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, p.base+"/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, data
+}
+
+// logLines returns the process's log lines containing s.
+func (p *proc) logLines(s string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(p.logs.String()))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), s) {
+			out = append(out, sc.Text())
+		}
+	}
+	return out
+}

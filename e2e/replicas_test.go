@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/switchyard/switchyard/internal/testservers"
+	"github.com/switchyard/switchyard/providers/fakes"
+)
+
+// Two replicas sharing one Redis enforce one rate limit and one budget.
+func TestReplicasShareLimitsAndBudgets(t *testing.T) {
+	redis := testservers.StartRedis(t)
+	cloud := fakes.NewOpenAI(fakes.OpenAIOptions{Name: "cloud"})
+	defer cloud.Close()
+	yaml := fmt.Sprintf(`
+listen: "{{LISTEN}}"
+admin_listen: "{{ADMIN}}"
+drain_delay: 0s
+keys:
+  - {name: limited, key: sk-limited, limits: {rpm: 10}}
+  - {name: budgeted, key: sk-budgeted, budget: {usd: 0.0005, period: daily}}
+providers:
+  - {name: cloud, type: openai, base_url: %q}
+pricing:
+  - {provider: cloud, model: "*", input: 2, output: 8}
+models:
+  - name: m
+    targets: [{provider: cloud, model: m}]
+state: {driver: redis, url: "redis://%s/0"}
+log: {level: warn}
+`, cloud.BaseURL(), redis.Addr)
+	a, b := start(t, yaml), start(t, yaml)
+	replicas := []*proc{a, b}
+
+	ok := 0
+	for i := range 20 {
+		resp, _ := replicas[i%2].post("sk-limited", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+		if resp.StatusCode == 200 {
+			ok++
+		} else if resp.StatusCode != 429 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	t.Logf("rpm 10 across two replicas: %d of 20 admitted", ok)
+	if ok != 10 {
+		t.Errorf("%d requests admitted across two replicas, want exactly 10", ok)
+	}
+
+	var spent float64
+	served, refusedBy := 0, map[int]bool{}
+	for i := range 200 {
+		body := fmt.Sprintf(`{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"request %d"}]}`, i)
+		resp, data := replicas[i%2].post("sk-budgeted", body)
+		switch resp.StatusCode {
+		case 200:
+			served++
+			c, _ := strconv.ParseFloat(resp.Header.Get("X-Switchyard-Cost-Usd"), 64)
+			spent += c
+		case 429:
+			if !strings.Contains(string(data), "insufficient_quota") {
+				t.Fatalf("refusal: %s", data)
+			}
+			refusedBy[i%2] = true
+		default:
+			t.Fatalf("status %d: %s", resp.StatusCode, data)
+		}
+		if len(refusedBy) == 2 {
+			break
+		}
+	}
+	t.Logf("$0.0005 budget across two replicas: %d served for $%.7f; both replicas refusing: %v", served, spent, len(refusedBy) == 2)
+	if spent > 0.0005+1e-12 || len(refusedBy) != 2 || served == 0 {
+		t.Errorf("budget: spent $%.7f in %d requests, refused by %v", spent, served, refusedBy)
+	}
+}
