@@ -1,6 +1,11 @@
 package policy
 
-import "time"
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
 
 // Plan is the ordered set of candidates of one request: the alias's tiers, then its
 // fallback aliases' tiers. The executor asks it for the next target after each
@@ -186,4 +191,96 @@ func (p *Plan) RetryAfter() time.Duration {
 		}
 	}
 	return max(best, time.Second)
+}
+
+// Candidate is one target of a plan as `switchyard route` explains it.
+type Candidate struct {
+	Alias  string
+	Tier   int
+	Target *Target
+	// Cost is the request's estimated cost on the target; Priced is false when the
+	// target has no price.
+	Cost   float64
+	Priced bool
+	Kept   bool
+	Why    string
+}
+
+// Explain lists every target the plan could reach, in the order it would try
+// them while all are healthy, with why each is kept or dropped. It sends nothing.
+func (p *Plan) Explain() []Candidate {
+	var out []Candidate
+	for _, a := range p.chain {
+		strategy := a.Strategy
+		if p.strategy != nil {
+			strategy = p.strategy
+		}
+		for i, tier := range a.Tiers {
+			ordered := preference(strategy, tier, p.Estimate)
+			for _, t := range ordered {
+				c := Candidate{Alias: a.Name, Tier: i, Target: t, Kept: true}
+				c.Cost, c.Priced = EstimatedCost(t, p.Estimate)
+				switch {
+				case t.Weight <= 0:
+					c.Kept, c.Why = false, "weight 0 (disabled)"
+				case p.decision != nil && p.decision.Providers != nil && !p.decision.Providers[t.ProviderName]:
+					c.Kept, c.Why = false, "provider "+t.ProviderName+" not allowed by rules "+joinNames(p.decision.Restrictions)
+				case p.decision != nil && p.decision.Regions != nil && !p.decision.Regions[t.Region]:
+					c.Kept, c.Why = false, "region "+quoteOrNone(t.Region)+" not allowed by rules "+joinNames(p.decision.Restrictions)
+				case !t.Health.Available():
+					c.Kept, c.Why = false, "unavailable: breaker "+t.Health.State().String()+" or cooling down"
+				case p.Estimate.PromptTokens > 0 && t.ContextWindow > 0 && p.Estimate.PromptTokens > t.ContextWindow:
+					c.Kept, c.Why = false, "prompt larger than the context window"
+				default:
+					c.Why = keptReason(strategy, t, c, i)
+				}
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// preference orders a tier as the strategy would prefer it with every target healthy.
+func preference(s Strategy, tier []*Target, est Estimate) []*Target {
+	out := append([]*Target(nil), tier...)
+	switch s.(type) {
+	case Cheapest, CostSLO:
+		sort.SliceStable(out, func(i, j int) bool {
+			ci, oki := EstimatedCost(out[i], est)
+			cj, okj := EstimatedCost(out[j], est)
+			return oki && (!okj || ci < cj)
+		})
+	case Fastest:
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Health.Latency() < out[j].Health.Latency() })
+	default:
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Weight > out[j].Weight })
+	}
+	return out
+}
+
+func keptReason(s Strategy, t *Target, c Candidate, tier int) string {
+	prefix := "kept"
+	if tier > 0 {
+		prefix = fmt.Sprintf("kept, tier %d: used only when earlier tiers are unavailable", tier)
+	}
+	switch s.(type) {
+	case Cheapest, CostSLO:
+		if !c.Priced {
+			return prefix + " (no price: tried after priced targets)"
+		}
+		return prefix + " (by estimated cost)"
+	case Fastest:
+		return prefix + " (by recent latency)"
+	}
+	return fmt.Sprintf("%s (weight %d)", prefix, t.Weight)
+}
+
+func joinNames(names []string) string { return strings.Join(names, ", ") }
+
+func quoteOrNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }

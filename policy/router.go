@@ -40,8 +40,9 @@ type Target struct {
 
 // Alias is a model name clients send.
 type Alias struct {
-	Name     string
-	Strategy Strategy
+	Name         string
+	Strategy     Strategy
+	StrategyName string
 	// Tiers are the targets grouped by priority, most preferred first.
 	Tiers           [][]*Target
 	Fallbacks       []string
@@ -77,7 +78,7 @@ func NewRouter(cfg *config.Config, provs map[string]providers.Provider, pool *he
 		if err != nil {
 			return nil, fmt.Errorf("model %q: %w", m.Name, err)
 		}
-		a := &Alias{Name: m.Name, Strategy: strategy, Fallbacks: m.Fallbacks,
+		a := &Alias{Name: m.Name, Strategy: strategy, StrategyName: m.Strategy, Fallbacks: m.Fallbacks,
 			HedgeAfter: m.HedgeAfter, OnContentFilter: m.OnContentFilter, SLO: m.SLO}
 		byPriority := map[int][]*Target{}
 		for _, t := range m.Targets {

@@ -12,6 +12,8 @@ const usage = `switchyard: one OpenAI-compatible endpoint in front of every LLM 
 Usage:
   switchyard serve    --config FILE   serve the API (and the admin port)
   switchyard validate --config FILE   check a configuration; every problem with its key path
+  switchyard route    --config FILE --model ALIAS [--key NAME] [--prompt-tokens N] [--tags a,b]
+                                      explain a routing decision without sending anything
   switchyard demo     [--exit]        run against emulated clouds on loopback, no account needed
   switchyard version                  print the version
 
@@ -33,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(rest, stderr)
 	case "validate":
 		return validate(rest, stdout, stderr)
+	case "route":
+		return route(rest, stdout, stderr)
 	case "demo":
 		return demo(rest, stdout, stderr)
 	case "version", "--version", "-v":

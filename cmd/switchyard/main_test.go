@@ -62,3 +62,52 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+func TestRouteExplainsWithoutSending(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfgPath, []byte(`
+keys:
+  - {name: app, key: k1, team: search}
+  - {name: batch, key: k2, team: data, models: ["gpt-*"]}
+providers:
+  - {name: us, type: openai, base_url: "http://127.0.0.1:1/v1", region: eastus}
+  - {name: eu, type: openai, base_url: "http://127.0.0.1:2/v1", region: westeurope}
+pricing:
+  - {provider: us, model: "*", input: 1, output: 2}
+models:
+  - name: gpt-4o
+    strategy: cheapest
+    targets:
+      - {provider: us, model: m}
+      - {provider: eu, model: m}
+  - name: claude
+    targets: [{provider: us, model: c}]
+policies:
+  - name: residency
+    match: {tags: [pii]}
+    action: {regions: [westeurope]}
+  - name: no-images
+    match: {key: [batch], images: true}
+    action: {deny: "no images for batch"}
+`), 0o600)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"route", "--config", cfgPath, "--model", "gpt-4o", "--key", "app", "--tags", "pii"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"residency  MATCHED", "regions limited to [westeurope]",
+		"us/m", "region eastus not allowed by rules residency", "eu/m", "unknown"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("route output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	run([]string{"route", "--config", cfgPath, "--model", "gpt-4o", "--key", "batch", "--images"}, &out, &errOut)
+	if !strings.Contains(out.String(), `Refused by rule "no-images": no images for batch`) {
+		t.Errorf("deny not explained:\n%s", out.String())
+	}
+	out.Reset()
+	if code := run([]string{"route", "--config", cfgPath, "--model", "claude", "--key", "batch"}, &out, &errOut); code != 1 ||
+		!strings.Contains(out.String(), "may not use model") {
+		t.Errorf("allowlist not explained (exit %d):\n%s", code, out.String())
+	}
+}
