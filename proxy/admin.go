@@ -21,6 +21,7 @@ func (s *Server) AdminHandler() http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	mux.HandleFunc("GET /admin/targets", s.handleTargets)
+	mux.HandleFunc("POST /admin/reload", s.handleReload)
 	return mux
 }
 
@@ -50,4 +51,14 @@ func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"targets": out})
+}
+
+// handleReload reloads the configuration; a rejected one is answered 422 with its
+// problems, and the running configuration stays in force.
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+	if err := s.Reload(); err != nil {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"status": "rejected", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded"})
 }

@@ -36,6 +36,9 @@ type env struct {
 	// clouds are extra OpenAI-compatible fakes by name; {{NAME}} in the YAML is the
 	// base URL of clouds[NAME].
 	clouds map[string]*fakes.OpenAI
+	// configPath is the configuration file, rewritten by reload tests.
+	configPath string
+	repl       *strings.Replacer
 	logs   *observer.ObservedLogs
 	stop   context.CancelFunc
 	done   chan error
@@ -90,17 +93,17 @@ func newEnv(t *testing.T, yaml string, clouds ...string) *env {
 		e.clouds[name] = f
 		repl = append(repl, "{{"+name+"}}", f.BaseURL())
 	}
-	yaml = strings.NewReplacer(repl...).Replace(yaml)
-	if !strings.Contains(yaml, "\nstate:") {
-		yaml += "\nstate: {path: " + filepath.Join(t.TempDir(), "state.db") + "}\n"
-	}
-	cfg, err := config.Parse([]byte(yaml), os.LookupEnv)
+	e.repl = strings.NewReplacer(append(repl, "{{STATE}}", filepath.Join(t.TempDir(), "state.db"))...)
+	e.configPath = filepath.Join(t.TempDir(), "switchyard.yaml")
+	e.writeConfig(yaml)
+	cfg, err := config.Load(e.configPath)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
 	e.logs = logs
-	srv, err := proxy.New(proxy.Options{Config: cfg, Logger: zap.New(core), Version: "test"})
+	srv, err := proxy.New(proxy.Options{Config: cfg, Logger: zap.New(core), Version: "test",
+		Load: func() (*config.Config, error) { return config.Load(e.configPath) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +118,19 @@ func newEnv(t *testing.T, yaml string, clouds ...string) *env {
 	go func() { e.done <- srv.Serve(ctx, api, admin) }()
 	t.Cleanup(func() { e.shutdown() })
 	return e
+}
+
+// writeConfig fills in the fakes' URLs and writes the configuration file; without a
+// state section, state goes to the test's temporary directory.
+func (e *env) writeConfig(yaml string) {
+	e.t.Helper()
+	yaml = e.repl.Replace(yaml)
+	if !strings.Contains(yaml, "\nstate:") {
+		yaml += "\n" + e.repl.Replace("state: {path: {{STATE}}}") + "\n"
+	}
+	if err := os.WriteFile(e.configPath, []byte(yaml), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // shutdown stops the proxy (as SIGTERM would) and returns Serve's error.
@@ -183,4 +199,9 @@ func errorCode(t *testing.T, body []byte) (typ, code, msg string) {
 		code = *doc.Error.Code
 	}
 	return doc.Error.Type, code, doc.Error.Message
+}
+
+// watch reloads the proxy when its configuration file changes, as serve does.
+func (e *env) watch() error {
+	return config.Watch(e.configPath, func() { _ = e.srv.Reload() })
 }

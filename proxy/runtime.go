@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/switchyard/switchyard/config"
@@ -52,7 +53,7 @@ func (rt *runtime) promptTokens(key *clientKey, req *providers.Request) int {
 }
 
 func (s *Server) compile(cfg *config.Config) (*runtime, error) {
-	provs, err := registry.All(cfg, s.registryOptions)
+	provs, err := s.providers(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +69,27 @@ func (s *Server) compile(cfg *config.Config) (*runtime, error) {
 	return &runtime{cfg: cfg, keys: keys, router: router, providers: provs, loadedAt: time.Now(),
 		budgets: policy.NewBudgets(s.store, cfg), limiter: policy.NewRateLimiter(s.store),
 		tokensMatter: tokensMatter(cfg)}, nil
+}
+
+// providers builds the providers of cfg, reusing those of the running configuration
+// whose settings did not change, so that a reload keeps their warm connections.
+func (s *Server) providers(cfg *config.Config) (map[string]providers.Provider, error) {
+	prev := s.rt.Load()
+	out := make(map[string]providers.Provider, len(cfg.Providers))
+	for _, pc := range cfg.Providers {
+		if prev != nil && prev.cfg.Resilience.Timeouts == cfg.Resilience.Timeouts {
+			if old := prev.cfg.Provider(pc.Name); old != nil && reflect.DeepEqual(*old, pc) {
+				out[pc.Name] = prev.providers[pc.Name]
+				continue
+			}
+		}
+		p, err := registry.New(pc, cfg.Resilience.Timeouts, s.registryOptions)
+		if err != nil {
+			return nil, err
+		}
+		out[pc.Name] = p
+	}
+	return out, nil
 }
 
 // defaultMaxOutput stands for the output of a request without max_tokens on a model

@@ -32,6 +32,9 @@ type Options struct {
 	Version  string
 	// Store replaces the store that Config.State would open (tests).
 	Store state.Store
+	// Load reads the configuration again for a reload (SIGHUP, /admin/reload, the
+	// file watcher); nil disables reloading.
+	Load func() (*config.Config, error)
 }
 
 // Server is a running Switchyard: the current compiled configuration, target health
@@ -44,6 +47,8 @@ type Server struct {
 	store           state.Store
 	registryOptions registry.Options
 	version         string
+	load            func() (*config.Config, error)
+	reloadMu        sync.Mutex // one reload at a time
 
 	rt       atomic.Pointer[runtime]
 	unpriced sync.Map // target IDs already warned about
@@ -65,6 +70,7 @@ func New(opts Options) (*Server, error) {
 		metrics:         opts.Metrics,
 		registryOptions: opts.Registry,
 		version:         opts.Version,
+		load:            opts.Load,
 	}
 	s.pool = health.NewPool(breakerObserver{s})
 	s.store = opts.Store
@@ -89,12 +95,37 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Reload compiles cfg and swaps it in atomically. Requests in flight finish on the
+// Reload reads the configuration through Options.Load, validates and compiles it,
+// and swaps it in atomically. An invalid configuration is rejected (logged,
+// counted) and the running one stays in force. Requests in flight finish on the
 // configuration they started with; target health survives for targets that remain.
-func (s *Server) Reload(cfg *config.Config) error {
-	rt, err := s.compile(cfg)
+func (s *Server) Reload() error {
+	if s.load == nil {
+		return errors.New("reloading is not enabled")
+	}
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	cfg, err := s.load()
+	if err == nil {
+		err = s.swap(cfg)
+	}
 	if err != nil {
 		s.metrics.ConfigReloads.WithLabelValues("failure").Inc()
+		s.log.Error("configuration reload rejected; the previous configuration stays in force", zap.Error(err))
+		return err
+	}
+	s.metrics.ConfigReloads.WithLabelValues("success").Inc()
+	s.log.Info("configuration reloaded")
+	return nil
+}
+
+// swap compiles cfg and makes it the configuration in force.
+func (s *Server) swap(cfg *config.Config) error {
+	if old := s.Config().State; old != cfg.State {
+		return errors.New("state: changing the state store needs a restart")
+	}
+	rt, err := s.compile(cfg)
+	if err != nil {
 		return err
 	}
 	s.rt.Store(rt)
@@ -103,7 +134,6 @@ func (s *Server) Reload(cfg *config.Config) error {
 		keep[t.ID] = true
 	}
 	s.pool.Retain(keep)
-	s.metrics.ConfigReloads.WithLabelValues("success").Inc()
 	return nil
 }
 
@@ -200,9 +230,6 @@ func (s *Server) targetStates() []telemetry.TargetState {
 	}
 	return out
 }
-
-// RejectReload counts a reload whose configuration did not validate.
-func (s *Server) RejectReload() { s.metrics.ConfigReloads.WithLabelValues("failure").Inc() }
 
 // connTracker knows each API connection's state, so that shutdown can close
 // connections a client opened but never sent a request on (spare dials of a client's

@@ -34,14 +34,18 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer log.Sync()
-	srv, err := proxy.New(proxy.Options{Config: cfg, Logger: log, Version: version()})
+	load := func() (*config.Config, error) { return config.Load(*path) }
+	srv, err := proxy.New(proxy.Options{Config: cfg, Logger: log, Version: version(), Load: load})
 	if err != nil {
 		log.Error("startup failed", zap.Error(err))
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go reloadOnSIGHUP(ctx, srv, *path, log)
+	go reloadOnSIGHUP(ctx, srv)
+	if err := config.Watch(*path, func() { _ = srv.Reload() }); err != nil {
+		log.Warn("the configuration file is not watched; reload with SIGHUP or POST /admin/reload", zap.Error(err))
+	}
 	if err := srv.ListenAndServe(ctx); err != nil {
 		log.Error("serve failed", zap.Error(err))
 		return 1
@@ -49,9 +53,8 @@ func serve(args []string, stderr io.Writer) int {
 	return 0
 }
 
-// reloadOnSIGHUP re-reads the configuration file on SIGHUP; an invalid file is
-// rejected and the running configuration stays in force.
-func reloadOnSIGHUP(ctx context.Context, srv *proxy.Server, path string, log *zap.Logger) {
+// reloadOnSIGHUP reloads the configuration on SIGHUP; Reload logs the outcome.
+func reloadOnSIGHUP(ctx context.Context, srv *proxy.Server) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -60,17 +63,7 @@ func reloadOnSIGHUP(ctx context.Context, srv *proxy.Server, path string, log *za
 		case <-ctx.Done():
 			return
 		case <-hup:
-			cfg, err := config.Load(path)
-			if err == nil {
-				err = srv.Reload(cfg)
-			} else {
-				srv.RejectReload()
-			}
-			if err != nil {
-				log.Error("configuration reload rejected; the previous configuration stays in force", zap.Error(err))
-				continue
-			}
-			log.Info("configuration reloaded", zap.String("config", path))
+			_ = srv.Reload()
 		}
 	}
 }
