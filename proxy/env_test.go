@@ -39,9 +39,9 @@ type env struct {
 	// configPath is the configuration file, rewritten by reload tests.
 	configPath string
 	repl       *strings.Replacer
-	logs   *observer.ObservedLogs
-	stop   context.CancelFunc
-	done   chan error
+	logs       *observer.ObservedLogs
+	stop       context.CancelFunc
+	done       chan error
 
 	stopOnce sync.Once
 	stopErr  error
