@@ -70,7 +70,7 @@ func metricSchema(t *testing.T) map[string]map[string]bool {
 	t.Helper()
 	m := telemetry.NewMetrics("test")
 	m.WatchTargets(func() []telemetry.TargetState {
-		return []telemetry.TargetState{{Provider: "p", Target: "p/m"}}
+		return []telemetry.TargetState{{Provider: "p", Target: "p/m", Aliases: []string{"a"}}}
 	})
 	v := reflect.ValueOf(m).Elem()
 	for i := range v.NumField() {

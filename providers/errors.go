@@ -41,8 +41,12 @@ const (
 	ClassContentFilter
 	// ClassCanceled: the client went away.
 	ClassCanceled
-	// ClassInternal: a bug or a response we could not understand. Counts; moves on.
+	// ClassInternal: a local failure (a bug, a request that could not be built).
+	// Counts; moves on.
 	ClassInternal
+	// ClassDecode: the upstream sent something that could not be decoded (a
+	// malformed body or stream event). Counts; moves on; counted on its own metric.
+	ClassDecode
 )
 
 var classNames = [...]string{
@@ -58,6 +62,7 @@ var classNames = [...]string{
 	ClassContentFilter:  "content_filter",
 	ClassCanceled:       "canceled",
 	ClassInternal:       "internal",
+	ClassDecode:         "decode",
 }
 
 func (c Class) String() string {
@@ -72,7 +77,7 @@ func (c Class) String() string {
 func (c Class) HealthFailure() bool {
 	switch c {
 	case ClassUnavailable, ClassTimeout, ClassConnection, ClassRateLimited, ClassQuota,
-		ClassCredential, ClassInternal:
+		ClassCredential, ClassNotFound, ClassInternal, ClassDecode:
 		return true
 	}
 	return false

@@ -179,4 +179,7 @@ func (x *execution) observeAttempt(t *policy.Target, outcome string, status int,
 	m := x.s.metrics
 	m.Attempts.WithLabelValues(x.plan.Alias.Name, t.ProviderName, t.ID, outcome).Inc()
 	m.AttemptDuration.WithLabelValues(t.ProviderName, t.ID, outcome).Observe(d.Seconds())
+	if outcome == "decode" {
+		m.DecodeErrors.WithLabelValues(t.ProviderName).Inc()
+	}
 }

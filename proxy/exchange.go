@@ -75,6 +75,9 @@ func (e *exchange) end() {
 		m.Tokens.WithLabelValues(alias, provider, e.key.Team, "cached").Add(float64(cached))
 		m.Tokens.WithLabelValues(alias, provider, e.key.Team, "output").Add(float64(u.CompletionTokens))
 	}
+	if e.priced {
+		m.Cost.WithLabelValues(alias, provider, e.key.Team).Add(e.cost)
+	}
 	if e.stream && !e.served.firstToken.IsZero() {
 		ttft := e.served.firstToken.Sub(e.start)
 		m.TTFT.WithLabelValues(alias, provider).Observe(ttft.Seconds())

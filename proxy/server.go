@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -212,7 +213,8 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 type breakerObserver struct{ s *Server }
 
 func (o breakerObserver) BreakerChanged(target string, from, to health.State) {
-	o.s.metrics.BreakerChanges.WithLabelValues(target, to.String()).Inc()
+	provider, _, _ := strings.Cut(target, "/") // target ids are provider/model
+	o.s.metrics.BreakerChanges.WithLabelValues(provider, target, to.String()).Inc()
 	level := o.s.log.Info
 	if to == health.Open {
 		level = o.s.log.Warn
@@ -223,9 +225,17 @@ func (o breakerObserver) BreakerChanged(target string, from, to health.State) {
 func (s *Server) targetStates() []telemetry.TargetState {
 	rt := s.rt.Load()
 	var out []telemetry.TargetState
+	aliases := map[string][]string{}
+	for _, name := range rt.router.Names() {
+		for _, tier := range rt.router.Alias(name).Tiers {
+			for _, t := range tier {
+				aliases[t.ID] = append(aliases[t.ID], name)
+			}
+		}
+	}
 	for _, t := range rt.router.Targets() {
 		snap := t.Health.Snapshot()
-		out = append(out, telemetry.TargetState{Provider: t.ProviderName, Target: t.ID,
+		out = append(out, telemetry.TargetState{Provider: t.ProviderName, Target: t.ID, Aliases: aliases[t.ID],
 			Breaker: int(t.Health.State()), CoolingDown: !snap.CooldownUntil.IsZero(), SuccessRate: snap.SuccessRate})
 	}
 	return out

@@ -31,7 +31,7 @@ type Metrics struct {
 	Cost             *prometheus.CounterVec   // alias, provider, team
 	CostUnknown      *prometheus.CounterVec   // provider, target
 	Failovers        *prometheus.CounterVec   // alias, reason
-	BreakerChanges   *prometheus.CounterVec   // target, to
+	BreakerChanges   *prometheus.CounterVec   // provider, target, to
 	Cooldowns        *prometheus.CounterVec   // provider, target
 	BudgetSpend      *prometheus.GaugeVec     // scope, name, period
 	BudgetLimit      *prometheus.GaugeVec     // scope, name, period
@@ -75,7 +75,7 @@ func NewMetrics(version string) *Metrics {
 		Failovers: f.counter("failovers_total", "Moves to another target after a failed attempt, by the failure's reason.",
 			"alias", "reason"),
 		BreakerChanges: f.counter("breaker_transitions_total", "Circuit breaker state changes by target and new state.",
-			"target", "to"),
+			"provider", "target", "to"),
 		Cooldowns: f.counter("cooldowns_total", "Rate-limit cooldowns started, by target.", "provider", "target"),
 		BudgetSpend: f.gauge("budget_spend_usd", "Spend in the current budget period, by scope (key, team, global).",
 			"scope", "name", "period"),

@@ -111,7 +111,7 @@ func (p *Provider) Chat(ctx context.Context, call *providers.Call) (*providers.R
 	}
 	out, err := translateResponse(raw, tr)
 	if err != nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: resp.StatusCode, Err: err,
+		return nil, &providers.Error{Class: providers.ClassDecode, Status: resp.StatusCode, Err: err,
 			Message: "upstream sent an unreadable response"}
 	}
 	return out, nil

@@ -420,7 +420,7 @@ func hex4(v []byte) (rune, int) {
 }
 
 func malformed(err error) *providers.Error {
-	return &providers.Error{Class: providers.ClassInternal, Err: err, Message: "upstream sent a malformed stream event"}
+	return &providers.Error{Class: providers.ClassDecode, Err: err, Message: "upstream sent a malformed stream event"}
 }
 
 func outOfOrder() *providers.Error {

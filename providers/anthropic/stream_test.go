@@ -212,8 +212,8 @@ func TestStreamRejectsOutOfOrder(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, end := drain(newStream(io.NopCloser(strings.NewReader(body)), translation{}))
 			var e *providers.Error
-			if !errors.As(end, &e) || e.Class != providers.ClassInternal {
-				t.Fatalf("end %v, want an internal error", end)
+			if !errors.As(end, &e) || e.Class != providers.ClassDecode {
+				t.Fatalf("end %v, want a decode error", end)
 			}
 		})
 	}

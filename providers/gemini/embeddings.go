@@ -100,7 +100,7 @@ func (p *Provider) Embed(ctx context.Context, call *providers.EmbedCall) (*provi
 		return nil, err
 	}
 	if len(vectors) != len(in.Input.Texts) {
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: http.StatusOK,
+		return nil, &providers.Error{Class: providers.ClassDecode, Status: http.StatusOK,
 			Message: "Gemini returned a different number of embeddings than inputs"}
 	}
 	return encodeEmbeddings(vectors, tokens, call.Model, in.EncodingFormat == "base64")
@@ -135,7 +135,7 @@ func (p *Provider) embedBody(model string, in *providers.EmbeddingRequest) ([]by
 // decodeEmbeddings returns the raw value arrays and the prompt token count.
 func (p *Provider) decodeEmbeddings(data []byte, texts []string) ([]json.RawMessage, int, error) {
 	unreadable := func(err error) error {
-		return &providers.Error{Class: providers.ClassInternal, Status: http.StatusOK, Err: err,
+		return &providers.Error{Class: providers.ClassDecode, Status: http.StatusOK, Err: err,
 			Message: "Gemini sent an unreadable embeddings response"}
 	}
 	var out []json.RawMessage
@@ -169,14 +169,14 @@ func encodeEmbeddings(vectors []json.RawMessage, tokens int, model string, asBas
 		Usage: providers.Usage{PromptTokens: tokens, TotalTokens: tokens}}
 	for i, raw := range vectors {
 		if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("[")) {
-			return nil, &providers.Error{Class: providers.ClassInternal, Status: http.StatusOK,
+			return nil, &providers.Error{Class: providers.ClassDecode, Status: http.StatusOK,
 				Message: "Gemini sent an embedding without values"}
 		}
 		var emb any = raw
 		if asBase64 {
 			var floats []float32
 			if err := json.Unmarshal(raw, &floats); err != nil {
-				return nil, &providers.Error{Class: providers.ClassInternal, Status: http.StatusOK, Err: err,
+				return nil, &providers.Error{Class: providers.ClassDecode, Status: http.StatusOK, Err: err,
 					Message: "Gemini sent unreadable embedding values"}
 			}
 			emb = float32Base64(floats)

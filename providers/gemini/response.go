@@ -22,14 +22,14 @@ import (
 func translateResponse(body []byte, model string, created int64) (*providers.Response, error) {
 	var g generateResponse
 	if err := json.Unmarshal(body, &g); err != nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: http.StatusOK, Err: err,
+		return nil, &providers.Error{Class: providers.ClassDecode, Status: http.StatusOK, Err: err,
 			Message: "Gemini sent an unreadable response"}
 	}
 	if len(g.Candidates) == 0 {
 		if e := blockedError(g.PromptFeedback); e != nil {
 			return nil, e
 		}
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: http.StatusOK,
+		return nil, &providers.Error{Class: providers.ClassDecode, Status: http.StatusOK,
 			Message: "Gemini sent a response without candidates"}
 	}
 	if g.ModelVersion != "" {

@@ -110,8 +110,8 @@ func TestTranslateResponseFailures(t *testing.T) {
 		class      providers.Class
 	}{
 		{"blocked prompt", `{"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[]},"usageMetadata":{"promptTokenCount":4}}`, providers.ClassContentFilter},
-		{"no candidates", `{"usageMetadata":{"promptTokenCount":4}}`, providers.ClassInternal},
-		{"not JSON", `<html>oops</html>`, providers.ClassInternal},
+		{"no candidates", `{"usageMetadata":{"promptTokenCount":4}}`, providers.ClassDecode},
+		{"not JSON", `<html>oops</html>`, providers.ClassDecode},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -160,7 +160,7 @@ func (s *stream) read() error {
 }
 
 func malformed(err error) *providers.Error {
-	return &providers.Error{Class: providers.ClassInternal, Err: err, Message: "Gemini sent a malformed stream event"}
+	return &providers.Error{Class: providers.ClassDecode, Err: err, Message: "Gemini sent a malformed stream event"}
 }
 
 // specialEvent decodes an event with an error or promptFeedback member: the error

@@ -182,7 +182,7 @@ func readResponse(resp *http.Response) (*providers.Response, error) {
 	}
 	usage, model, err := decodeUsage(body)
 	if err != nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: resp.StatusCode, Err: err,
+		return nil, &providers.Error{Class: providers.ClassDecode, Status: resp.StatusCode, Err: err,
 			Message: "upstream sent an unreadable response"}
 	}
 	return &providers.Response{Body: body, Usage: usage, Model: model}, nil

@@ -56,7 +56,7 @@ func parseChunk(data []byte) (providers.Chunk, error) {
 		return true
 	})
 	if err != nil {
-		return providers.Chunk{}, &providers.Error{Class: providers.ClassInternal, Err: err,
+		return providers.Chunk{}, &providers.Error{Class: providers.ClassDecode, Err: err,
 			Message: "upstream sent a malformed stream event"}
 	}
 	if len(errVal) > 0 && errVal[0] == '{' {
@@ -65,7 +65,7 @@ func parseChunk(data []byte) (providers.Chunk, error) {
 	if len(usage) > 0 && usage[0] == '{' {
 		var u providers.Usage
 		if err := json.Unmarshal(usage, &u); err != nil {
-			return providers.Chunk{}, &providers.Error{Class: providers.ClassInternal, Err: err,
+			return providers.Chunk{}, &providers.Error{Class: providers.ClassDecode, Err: err,
 				Message: "upstream sent malformed usage"}
 		}
 		chunk.Usage = &u
