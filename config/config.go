@@ -44,6 +44,20 @@ type Config struct {
 	Pricing []Price `mapstructure:"pricing"`
 	State   State   `mapstructure:"state"`
 	Log     Log     `mapstructure:"log"`
+	Tracing Tracing `mapstructure:"tracing"`
+}
+
+// Tracing exports OpenTelemetry spans over OTLP/HTTP: one per request and one per
+// upstream attempt, with GenAI semantic-convention attributes. Off by default.
+type Tracing struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Endpoint is the OTLP/HTTP traces URL. Default http://localhost:4318/v1/traces.
+	Endpoint string `mapstructure:"endpoint"`
+	// ServiceName is the service.name resource attribute. Default switchyard.
+	ServiceName string `mapstructure:"service_name"`
+	// SampleRatio of new traces to record (0..1); a client's sampled traceparent is
+	// always followed. Default 1.
+	SampleRatio float64 `mapstructure:"sample_ratio"`
 }
 
 // Price is what one upstream model costs on one provider, in USD per 1M tokens. It
@@ -337,4 +351,10 @@ type Log struct {
 	Level string `mapstructure:"level"`
 	// Format is json (default) or console.
 	Format string `mapstructure:"format"`
+	// Bodies adds prompt and completion bodies (secrets redacted) to access lines.
+	// Default false: bodies are never logged.
+	Bodies bool `mapstructure:"bodies"`
+	// AccessSampling is the share (0..1] of successful requests whose access line is
+	// written; errors are always logged. Default 1.
+	AccessSampling float64 `mapstructure:"access_sampling"`
 }

@@ -73,6 +73,15 @@ func (c *Config) validate(ps *problems) {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		ps.add("log.level", "must be one of debug, info, warn, error; got %q", c.Log.Level)
 	}
+	if c.Log.AccessSampling <= 0 || c.Log.AccessSampling > 1 {
+		ps.add("log.access_sampling", "must be in (0, 1]")
+	}
+	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
+		ps.add("tracing.sample_ratio", "must be in [0, 1]")
+	}
+	if u, err := url.Parse(c.Tracing.Endpoint); c.Tracing.Enabled && (err != nil || u.Host == "") {
+		ps.add("tracing.endpoint", "want an OTLP/HTTP URL such as http://otel-collector:4318/v1/traces")
+	}
 	if !slices.Contains([]string{"json", "console"}, c.Log.Format) {
 		ps.add("log.format", "must be json or console; got %q", c.Log.Format)
 	}

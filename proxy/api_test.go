@@ -393,3 +393,29 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestBodiesLoggedOnlyWhenAskedAndRedacted(t *testing.T) {
+	e := newEnv(t, baseConfig+"log: {bodies: true}\n")
+	c := e.client(clientKey)
+	_, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o",
+		Messages: userMsg("my OpenAI key is sk-proj-abcdefghijklmnopqrstuvwx, keep it safe")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := e.logs.FilterMessage("request").All()
+	m := lines[len(lines)-1].ContextMap()
+	req, _ := m["request_body"].(string)
+	resp, _ := m["response_body"].(string)
+	if !strings.Contains(req, "keep it safe") || strings.Contains(req, "abcdefghijklmnopqrstuvwx") || !strings.Contains(resp, "chat.completion") {
+		t.Errorf("bodies: request %q response %q", req, resp)
+	}
+	// Off by default.
+	e2 := newEnv(t, baseConfig)
+	c2 := e2.client(clientKey)
+	_, _ = c2.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("secret prompt")})
+	for _, l := range e2.logs.All() {
+		if _, ok := l.ContextMap()["request_body"]; ok {
+			t.Error("body logged without log.bodies")
+		}
+	}
+}

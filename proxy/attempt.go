@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptrace"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard/switchyard/policy"
 	"github.com/switchyard/switchyard/providers"
@@ -34,6 +37,8 @@ type prepared struct {
 	report func(failure, ignore bool)
 	// release ends the attempt's context; call it once the stream is relayed.
 	release func()
+	// span is the attempt's trace span (nil with tracing off).
+	span trace.Span
 }
 
 type heldChunk struct {
@@ -48,6 +53,7 @@ func (p *prepared) abandon() {
 		p.stream.Close()
 	}
 	p.report(false, true)
+	endAttemptSpan(p.span, providers.ClassCanceled.String(), nil, "")
 	p.release()
 }
 
@@ -68,16 +74,17 @@ func (x *execution) attempt(ctx context.Context, t *policy.Target) (*prepared, *
 	}
 	release := func() { stopTotal(); cancel(nil) }
 	firstByte := time.AfterFunc(t.Timeouts.FirstByte, func() { cancel(errFirstByte) })
+	span, header := x.attemptSpan(t)
 
-	p := &prepared{target: t, start: start, report: report, release: release}
+	p := &prepared{target: t, start: start, report: report, release: release, span: span}
 	var perr *providers.Error
 	switch {
 	case x.job.embed != nil:
-		p.resp, perr = x.embed(actx, t, firstByte)
+		p.resp, perr = x.embed(actx, t, firstByte, header)
 	case x.job.stream:
-		perr = x.openStream(actx, t, p)
+		perr = x.openStream(actx, t, p, header)
 	default:
-		p.resp, perr = x.chat(actx, t, firstByte)
+		p.resp, perr = x.chat(actx, t, firstByte, header)
 	}
 	if perr == nil && !firstByte.Stop() && p.stream != nil {
 		// The deadline fired as the first content arrived: the context is canceled,
@@ -93,6 +100,7 @@ func (x *execution) attempt(ctx context.Context, t *policy.Target) (*prepared, *
 		report(perr.Class.HealthFailure(), !perr.Class.HealthFailure())
 		t.Health.Observe(false, elapsed, 0)
 		x.observeAttempt(t, perr.Class.String(), perr.Status, elapsed)
+		endAttemptSpan(span, perr.Class.String(), nil, "")
 		return nil, perr
 	}
 	p.ttft = elapsed
@@ -101,17 +109,17 @@ func (x *execution) attempt(ctx context.Context, t *policy.Target) (*prepared, *
 
 // chat sends a non-streamed request; the first byte is the response's first byte,
 // seen through an httptrace hook so that a long generation is not cut by first_byte.
-func (x *execution) chat(ctx context.Context, t *policy.Target, firstByte *time.Timer) (*providers.Response, *providers.Error) {
+func (x *execution) chat(ctx context.Context, t *policy.Target, firstByte *time.Timer, header http.Header) (*providers.Response, *providers.Error) {
 	trace := &httptrace.ClientTrace{GotFirstResponseByte: func() { firstByte.Stop() }}
 	resp, err := t.Provider.Chat(httptrace.WithClientTrace(ctx, trace),
-		&providers.Call{Request: x.job.chat, Model: t.Model, Header: x.job.header})
+		&providers.Call{Request: x.job.chat, Model: t.Model, Header: header})
 	if err != nil {
 		return nil, providers.AsError(err)
 	}
 	return resp, nil
 }
 
-func (x *execution) embed(ctx context.Context, t *policy.Target, firstByte *time.Timer) (*providers.Response, *providers.Error) {
+func (x *execution) embed(ctx context.Context, t *policy.Target, firstByte *time.Timer, header http.Header) (*providers.Response, *providers.Error) {
 	e, ok := t.Provider.(providers.Embedder)
 	if !ok {
 		return nil, &providers.Error{Class: providers.ClassNotFound, Message: fmt.Sprintf("provider %s does not serve embeddings", t.ProviderName)}
@@ -119,7 +127,7 @@ func (x *execution) embed(ctx context.Context, t *policy.Target, firstByte *time
 	trace := &httptrace.ClientTrace{GotFirstResponseByte: func() { firstByte.Stop() }}
 	call := *x.job.embed
 	call.Model = t.Model
-	call.Header = x.job.header
+	call.Header = header
 	resp, err := e.Embed(httptrace.WithClientTrace(ctx, trace), &call)
 	if err != nil {
 		return nil, providers.AsError(err)
@@ -129,8 +137,8 @@ func (x *execution) embed(ctx context.Context, t *policy.Target, firstByte *time
 
 // openStream opens the upstream stream and reads until its first content chunk,
 // holding back the chunks before it (role, Azure's prompt filter results).
-func (x *execution) openStream(ctx context.Context, t *policy.Target, p *prepared) *providers.Error {
-	st, err := t.Provider.ChatStream(ctx, &providers.Call{Request: x.job.chat, Model: t.Model, Header: x.job.header})
+func (x *execution) openStream(ctx context.Context, t *policy.Target, p *prepared, header http.Header) *providers.Error {
+	st, err := t.Provider.ChatStream(ctx, &providers.Call{Request: x.job.chat, Model: t.Model, Header: header})
 	if err != nil {
 		return providers.AsError(err)
 	}

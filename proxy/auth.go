@@ -104,7 +104,9 @@ func keyFrom(ctx context.Context) *clientKey {
 func (s *Server) api(kind string, next func(http.ResponseWriter, *http.Request, *runtime, *exchange)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rt := s.rt.Load()
+		r = s.startSpan(r, kind)
 		ex := s.begin(r, kind)
+		ex.rt = rt
 		defer ex.end()
 		k := anonymous
 		if !rt.keys.open() {

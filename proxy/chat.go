@@ -37,6 +37,9 @@ func (s *Server) handleAzureChat(w http.ResponseWriter, r *http.Request, rt *run
 }
 
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange, body []byte) {
+	if rt.cfg.Log.Bodies {
+		ex.reqBody = body
+	}
 	req, err := providers.ParseChat(body)
 	if err != nil {
 		ex.fail(w, clientError(providers.AsError(err)))
@@ -74,6 +77,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, 
 	ex.target = p.target
 	if p.resp != nil {
 		ex.served = x.writeResponse(w, p)
+		if rt.cfg.Log.Bodies {
+			ex.respBody = p.resp.Body
+		}
 	} else {
 		s.metrics.InFlight.WithLabelValues("stream").Inc()
 		ex.served = x.relayStream(w, p, req.IncludeUsage)

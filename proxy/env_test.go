@@ -79,6 +79,12 @@ resilience:
 
 func newEnv(t *testing.T, yaml string, clouds ...string) *env {
 	t.Helper()
+	return newEnvWith(t, yaml, nil, clouds...)
+}
+
+// newEnvWith lets a test adjust the proxy's options (a span exporter).
+func newEnvWith(t *testing.T, yaml string, adjust func(*proxy.Options), clouds ...string) *env {
+	t.Helper()
 	e := &env{t: t,
 		openai: fakes.NewOpenAI(fakes.OpenAIOptions{Name: "openai", APIKey: "sk-upstream-openai"}),
 		azure:  fakes.NewAzure(fakes.AzureOptions{Name: "azure", APIKey: "az-upstream-key"}),
@@ -102,8 +108,12 @@ func newEnv(t *testing.T, yaml string, clouds ...string) *env {
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
 	e.logs = logs
-	srv, err := proxy.New(proxy.Options{Config: cfg, Logger: zap.New(core), Version: "test",
-		Load: func() (*config.Config, error) { return config.Load(e.configPath) }})
+	opts := proxy.Options{Config: cfg, Logger: zap.New(core), Version: "test",
+		Load: func() (*config.Config, error) { return config.Load(e.configPath) }}
+	if adjust != nil {
+		adjust(&opts)
+	}
+	srv, err := proxy.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

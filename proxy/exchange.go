@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/switchyard/switchyard/policy"
+	"github.com/switchyard/switchyard/telemetry"
 )
 
 // unauthenticated is the caller until a key is found.
@@ -18,6 +20,7 @@ var unauthenticated = &clientKey{Name: "-"}
 // what was served, and what it cost.
 type exchange struct {
 	s      *Server
+	rt     *runtime
 	r      *http.Request
 	start  time.Time
 	kind   string
@@ -31,6 +34,8 @@ type exchange struct {
 	served served
 	cost   float64
 	priced bool
+	// reqBody and respBody are kept only when log.bodies is on.
+	reqBody, respBody []byte
 }
 
 func (s *Server) begin(r *http.Request, kind string) *exchange {
@@ -86,12 +91,17 @@ func (e *exchange) end() {
 		}
 	}
 	e.log(elapsed, statusClass)
+	e.endSpan()
 }
 
 func (e *exchange) log(elapsed time.Duration, statusClass string) {
 	level := zapcore.InfoLevel
 	if statusClass == "5xx" {
 		level = zapcore.WarnLevel
+	}
+	// Sampling thins successful requests only: every error is logged.
+	if rate := e.rt.cfg.Log.AccessSampling; rate < 1 && e.status < 400 && level == zapcore.InfoLevel && rand.Float64() >= rate {
+		return
 	}
 	ce := e.s.access.Check(level, "request")
 	if ce == nil {
@@ -132,6 +142,12 @@ func (e *exchange) log(elapsed time.Duration, statusClass string) {
 	}
 	if e.served.clientGone {
 		fields = append(fields, zap.Bool("client_gone", true))
+	}
+	if e.reqBody != nil {
+		fields = append(fields, zap.String("request_body", telemetry.Redact(e.reqBody)))
+	}
+	if e.respBody != nil {
+		fields = append(fields, zap.String("response_body", telemetry.Redact(e.respBody)))
 	}
 	ce.Write(fields...)
 }

@@ -43,6 +43,7 @@ func (x *execution) writeResponse(w http.ResponseWriter, p *prepared) served {
 	p.report(false, false)
 	t.Health.Observe(true, elapsed, 0)
 	x.observeAttempt(t, "success", http.StatusOK, elapsed)
+	endAttemptSpan(p.span, "success", &p.resp.Usage, p.resp.Model)
 
 	h := w.Header()
 	x.setServedHeaders(h, p)
@@ -134,7 +135,7 @@ func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage
 			werr = rc.Flush()
 		}
 		out.clientGone = werr != nil
-		x.streamSucceeded(p)
+		x.streamSucceeded(p, &out)
 		return out
 	}
 	var perr *providers.Error
@@ -143,6 +144,7 @@ func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage
 		out.clientGone = true
 		p.report(false, true)
 		x.observeAttempt(t, providers.ClassCanceled.String(), http.StatusOK, time.Since(p.start))
+		endAttemptSpan(p.span, providers.ClassCanceled.String(), nil, "")
 		return out
 	}
 	perr = classify(perr, x.reqCtx, x.reqCtx, t)
@@ -150,22 +152,29 @@ func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage
 		out.clientGone = true
 		p.report(false, true)
 		x.observeAttempt(t, perr.Class.String(), http.StatusOK, time.Since(p.start))
+		endAttemptSpan(p.span, perr.Class.String(), nil, "")
 		return out
 	}
 	out.streamErr = perr
 	p.report(perr.Class.HealthFailure(), !perr.Class.HealthFailure())
 	t.Health.Observe(false, time.Since(p.start), 0)
 	x.observeAttempt(t, perr.Class.String(), http.StatusOK, time.Since(p.start))
+	endAttemptSpan(p.span, perr.Class.String(), nil, "")
 	body, _ := json.Marshal(streamErrorDoc(perr))
 	_ = send(body, nil, false)
 	return out
 }
 
-func (x *execution) streamSucceeded(p *prepared) {
+func (x *execution) streamSucceeded(p *prepared, out *served) {
 	elapsed := time.Since(p.start)
 	p.report(false, false)
 	p.target.Health.Observe(true, elapsed, p.ttft)
 	x.observeAttempt(p.target, "success", http.StatusOK, elapsed)
+	var usage *providers.Usage
+	if out.usageKnown {
+		usage = &out.usage
+	}
+	endAttemptSpan(p.span, "success", usage, "")
 }
 
 // streamErrorDoc is the error event that ends a failed stream; OpenAI SDKs raise it

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
 
 	"github.com/switchyard/switchyard/config"
@@ -36,6 +37,9 @@ type Options struct {
 	// Load reads the configuration again for a reload (SIGHUP, /admin/reload, the
 	// file watcher); nil disables reloading.
 	Load func() (*config.Config, error)
+	// SpanExporter replaces the OTLP exporter of tracing (tests); setting it turns
+	// tracing on.
+	SpanExporter sdktrace.SpanExporter
 }
 
 // Server is a running Switchyard: the current compiled configuration, target health
@@ -44,6 +48,7 @@ type Server struct {
 	log             *zap.Logger
 	access          *zap.Logger
 	metrics         *telemetry.Metrics
+	tracing         *telemetry.Tracing
 	pool            *health.Pool
 	store           state.Store
 	registryOptions registry.Options
@@ -74,6 +79,11 @@ func New(opts Options) (*Server, error) {
 		load:            opts.Load,
 	}
 	s.pool = health.NewPool(breakerObserver{s})
+	tracing, err := telemetry.NewTracing(opts.Config.Tracing, opts.Version, opts.SpanExporter)
+	if err != nil {
+		return nil, err
+	}
+	s.tracing = tracing
 	s.store = opts.Store
 	if s.store == nil {
 		store, err := state.Open(opts.Config.State, opts.Logger.Named("state"))
@@ -186,6 +196,11 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 		err = nil
 	}
 	adm.Close()
+	flush, cancelFlush := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelFlush()
+	if terr := s.tracing.Shutdown(flush); terr != nil {
+		s.log.Warn("flushing traces", zap.Error(terr))
+	}
 	if cerr := s.store.Close(); cerr != nil {
 		s.log.Warn("closing the state store", zap.Error(cerr))
 	}
