@@ -12,11 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
-
 	"github.com/switchyard/switchyard/internal/jsonfield"
 	"github.com/switchyard/switchyard/providers"
 )
@@ -200,24 +195,23 @@ func cohereVectors(raw []byte) ([][]float32, error) {
 	return vecs, err
 }
 
-// invoke calls InvokeModel with a JSON body and returns the body and headers.
+// invoke calls InvokeModel (API_runtime_InvokeModel.html: POST
+// /model/modelId/invoke, the model's native body) and returns the answer's body
+// and headers.
 func (p *Provider) invoke(ctx context.Context, call *providers.EmbedCall, body map[string]any) ([]byte, http.Header, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "encoding the embeddings request"}
 	}
-	out, err := p.client.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{
-		ModelId: aws.String(call.Model), Body: b,
-		ContentType: aws.String("application/json"), Accept: aws.String("application/json"),
-	}, withHeaders(call.Header))
+	resp, err := p.send(ctx, opInvoke, call.Model, b, call.Header)
 	if err != nil {
-		return nil, nil, classify(err)
+		return nil, nil, err
 	}
-	var header http.Header
-	if raw, ok := awsmiddleware.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response); ok {
-		header = raw.Header
+	raw, err := readBody(resp)
+	if err != nil {
+		return nil, nil, err
 	}
-	return out.Body, header, nil
+	return raw, resp.Header, nil
 }
 
 func headerCount(h http.Header) int {

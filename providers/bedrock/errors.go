@@ -2,27 +2,27 @@ package bedrock
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/switchyard/switchyard/providers"
 )
 
 // credentialError marks a failure to obtain AWS credentials (no provider in the
-// default chain, a failed AssumeRole, an expired SSO session). The SDK reports it
-// only as "get identity: ..." text, so the provider wraps its credentials
-// provider to recognise it by type.
+// default chain, a failed AssumeRole, an expired SSO session), which the
+// credentials chain reports only as text (see Provider.credentials).
 type credentialError struct{ err error }
 
 func (e *credentialError) Error() string { return "obtaining AWS credentials: " + e.err.Error() }
 func (e *credentialError) Unwrap() error { return e.err }
 
-// classify turns any error of an SDK call into a classified *providers.Error.
+// classify turns an error from before a response (credentials, transport) into a
+// classified *providers.Error.
 func classify(err error) *providers.Error {
 	if err == nil {
 		return nil
@@ -38,38 +38,100 @@ func classify(err error) *providers.Error {
 	if errors.As(err, &ce) {
 		return &providers.Error{Class: providers.ClassCredential, Err: err, Message: ce.Error()}
 	}
-	var invalid smithy.InvalidParamsError
-	if errors.As(err, &invalid) {
-		// The SDK validates required members before sending: our translation left
-		// one empty, which only a malformed client request can cause.
-		return &providers.Error{Class: providers.ClassInvalidRequest, Status: http.StatusBadRequest,
-			Type: "invalid_request_error", Err: err, Message: invalid.Error()}
-	}
-	status := 0
-	var header http.Header
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && re.Response != nil {
-		status = re.HTTPStatusCode()
-		header = re.Response.Header
-	}
+	return providers.AsError(err) // transport: refused, reset, timeout
+}
+
+// maxErrorBody bounds the part of an error response that is read: Bedrock's are
+// a short JSON object; anything longer is a proxy's page, judged by its status.
+const maxErrorBody = 64 << 10
+
+// responseError is the Err of a classified error response: what Bedrock said,
+// with the request id AWS support asks for.
+type responseError struct {
+	status    int
+	code      string
+	requestID string
+}
+
+func (e *responseError) Error() string {
+	return fmt.Sprintf("Bedrock answered HTTP %d %s (request id %q)", e.status, e.code, e.requestID)
+}
+
+// errorResponse classifies a non-200 response. The restJson1 protocol names the
+// error in the X-Amzn-ErrorType header, which Bedrock suffixes with a namespace
+// URI after a colon ("ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/");
+// front ends that do not set it put the type in the body's __type
+// ("com.amazon.bedrock#ValidationException") or code. The message is the body's
+// message (or Message). This is how the official SDKs read them (smithy-go
+// transport/http/protocol/restjson1, SanitizeErrorCode).
+func errorResponse(resp *http.Response) *providers.Error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	code, message := decodeErrorBody(resp.Header.Get("X-Amzn-ErrorType"), raw)
 	var e *providers.Error
-	var api smithy.APIError
-	switch {
-	case errors.As(err, &api):
-		e = apiError(status, api.ErrorCode(), api.ErrorMessage())
-	case status != 0:
-		// An error status whose body the SDK could not decode (an HTML page from
-		// a load balancer): the status alone decides.
-		e = &providers.Error{Status: status, Type: "upstream_error", Message: http.StatusText(status),
-			Class: providers.ClassifyStatus(status, "", "")}
-	default:
-		return providers.AsError(err) // transport: refused, reset, timeout, canceled
+	if code != "" {
+		e = apiError(resp.StatusCode, code, message)
+	} else {
+		// An error status without a Bedrock error (an HTML page from a load
+		// balancer): the status alone decides.
+		e = &providers.Error{Status: resp.StatusCode, Type: "upstream_error", Message: http.StatusText(resp.StatusCode),
+			Class: providers.ClassifyStatus(resp.StatusCode, "", "")}
 	}
-	e.Err = err
-	if header != nil && (e.Class == providers.ClassRateLimited || e.Class == providers.ClassQuota ||
-		e.Class == providers.ClassUnavailable) {
-		e.RetryAfter = providers.RetryAfter(header, time.Now())
+	e.Err = &responseError{status: resp.StatusCode, code: code, requestID: resp.Header.Get("X-Amzn-RequestId")}
+	if e.Class == providers.ClassRateLimited || e.Class == providers.ClassQuota || e.Class == providers.ClassUnavailable {
+		e.RetryAfter = providers.RetryAfter(resp.Header, time.Now())
 	}
+	return e
+}
+
+// decodeErrorBody returns the error code (from the header, else the body) and
+// the message of an error response. A body that is not JSON has no message.
+func decodeErrorBody(header string, body []byte) (code, message string) {
+	var b errorBody
+	if json.Unmarshal(body, &b) == nil {
+		message = b.Message
+	}
+	code = header
+	if code == "" {
+		code = b.Type
+	}
+	if c, ok := b.Code.(string); ok && code == "" {
+		code = c
+	}
+	return sanitizeCode(code), message
+}
+
+// sanitizeCode strips a namespace URI after ':' and a namespace before '#'.
+func sanitizeCode(code string) string {
+	code, _, _ = strings.Cut(code, ":")
+	if _, name, ok := strings.Cut(code, "#"); ok {
+		code = name
+	}
+	return strings.TrimSpace(code)
+}
+
+// streamException classifies an exception message inside a stream. Its
+// :exception-type header names the ConverseStreamOutput member
+// ("throttlingException", API_runtime_ConverseStreamOutput.html), which is the
+// exception shape's name with a lower-case initial; the payload is
+// {"message": ...}. The status is the one the reference gives the exception.
+func streamException(member string, payload []byte) *providers.Error {
+	_, message := decodeErrorBody("", payload)
+	code := member
+	if c := code; c != "" && c[0] >= 'a' && c[0] <= 'z' {
+		code = string(c[0]-'a'+'A') + c[1:]
+	}
+	e := apiError(0, code, message)
+	e.Err = fmt.Errorf("Bedrock stream exception %s", code)
+	return e
+}
+
+// streamError classifies an error message inside a stream (:message-type
+// "error"), which carries its code and message in the :error-code and
+// :error-message headers instead of a payload (smithy.io amazon-eventstream,
+// "Error message").
+func streamError(code, message string) *providers.Error {
+	e := apiError(0, code, message)
+	e.Err = fmt.Errorf("Bedrock stream error %s", code)
 	return e
 }
 

@@ -62,9 +62,9 @@ func TestErrorClassification(t *testing.T) {
 	}
 }
 
-func TestSDKErrorsAreClassified(t *testing.T) {
-	// The SDK decodes the status, x-amzn-ErrorType and body; classify reads them
-	// back, with Retry-After for the classes that cool a target down.
+func TestErrorResponsesAreClassified(t *testing.T) {
+	// The status, X-Amzn-ErrorType and body decide, with Retry-After for the
+	// classes that cool a target down.
 	fx := newFixture(t, 200, nil, nil)
 	call := chatCall(t, sonnet, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
 	for _, tc := range []struct {
@@ -80,7 +80,9 @@ func TestSDKErrorsAreClassified(t *testing.T) {
 		{400, "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/", `{"message":"Input is too long for requested model."}`, "", providers.ClassContextLength, "context_length_exceeded", 0},
 		{400, "", `{"__type":"com.amazon.bedrock#ValidationException","Message":"bad"}`, "", providers.ClassInvalidRequest, "ValidationException", 0},
 		{403, "UnrecognizedClientException", `{"message":"The security token included in the request is invalid."}`, "", providers.ClassCredential, "UnrecognizedClientException", 0},
+		{400, "", `{"code":"ValidationException","message":"The provided model identifier is invalid."}`, "", providers.ClassNotFound, "ValidationException", 0},
 		{503, "", `<html>Service Unavailable</html>`, "", providers.ClassUnavailable, "", 0},
+		{503, "ServiceUnavailableException", `<html>Service Unavailable</html>`, "", providers.ClassUnavailable, "ServiceUnavailableException", 0},
 		{500, "SomethingNewException", `{}`, "", providers.ClassUnavailable, "SomethingNewException", 0},
 	} {
 		t.Run(fmt.Sprintf("%d %s", tc.status, tc.errType), func(t *testing.T) {
@@ -116,8 +118,8 @@ func TestTransportErrorsAreClassified(t *testing.T) {
 	}
 }
 
-// FuzzErrorDecoding sends arbitrary error responses through the SDK's error
-// decoder and classify: every one must come back as a classified *Error.
+// FuzzErrorDecoding sends arbitrary error responses through the provider: every
+// one must come back as a classified *Error.
 func FuzzErrorDecoding(f *testing.F) {
 	f.Add(429, "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/", []byte(`{"message":"Too many requests"}`), "5")
 	f.Add(400, "", []byte(`{"__type":"ValidationException","message":"Input is too long"}`), "")

@@ -6,18 +6,11 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/document"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
-	smithydocument "github.com/aws/smithy-go/document"
-
 	"github.com/switchyard/switchyard/providers"
 )
 
 // The Converse API: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
-// Field names and shapes are the SDK's (service/bedrockruntime/types), which
-// serializes them; this file decides only what each OpenAI field becomes.
+// The wire types are in wire.go; this file decides what each OpenAI field becomes.
 
 // jsonObjectInstruction is appended to the system prompt for response_format
 // json_object: Converse has no JSON mode, and OpenAI's own json_object mode also
@@ -26,7 +19,7 @@ const jsonObjectInstruction = "Respond with a single valid JSON object and nothi
 
 // converseRequest is one chat request in Converse terms.
 type converseRequest struct {
-	input *bedrockruntime.ConverseInput
+	body converseBody
 	// jsonTool names the synthetic tool that carries a json_schema response (see
 	// responseFormatTool); its input is returned as the message text. Empty when
 	// the request has no json_schema response format.
@@ -39,25 +32,24 @@ func translateRequest(req *providers.ChatRequest, model string) (*converseReques
 	if err := checkUnsupported(req); err != nil {
 		return nil, err
 	}
-	in := &bedrockruntime.ConverseInput{ModelId: aws.String(model)}
+	out := &converseRequest{}
+	in := &out.body
 	var err error
 	var historyTools []string // tool names the conversation already used
 	if in.System, in.Messages, historyTools, err = translateMessages(req.Messages); err != nil {
 		return nil, err
 	}
-	in.InferenceConfig = inferenceConfig(req)
-
-	out := &converseRequest{input: in}
+	in.InferenceConfig = translateInference(req)
 	if rf := req.ResponseFormat; rf != nil && rf.Type == "json_object" {
-		in.System = append(in.System, &types.SystemContentBlockMemberText{Value: jsonObjectInstruction})
+		in.System = append(in.System, systemBlock{Text: jsonObjectInstruction})
 	}
-	var jsonSpec types.Tool
+	var jsonSpec tool
 	if rf := req.ResponseFormat; rf != nil && rf.Type == "json_schema" {
 		if out.jsonTool, jsonSpec, err = responseFormatTool(rf.JSONSchema, req.Tools); err != nil {
 			return nil, err
 		}
 	}
-	if in.ToolConfig, err = toolConfig(req, historyTools, out.jsonTool, jsonSpec); err != nil {
+	if in.ToolConfig, err = translateTools(req, historyTools, out.jsonTool, jsonSpec); err != nil {
 		return nil, err
 	}
 	if req.ReasoningEffort != "" {
@@ -66,23 +58,23 @@ func translateRequest(req *providers.ChatRequest, model string) (*converseReques
 			return nil, err
 		}
 		if effort != "" {
-			in.OutputConfig = &types.OutputConfig{Effort: aws.String(effort)}
+			in.OutputConfig = &outputConfig{Effort: effort}
 		}
 	}
 	return out, nil
 }
 
-// streamInput is the same request for ConverseStream, whose input has the same
-// members (its guardrail configuration type differs; it is never set here).
-func streamInput(in *bedrockruntime.ConverseInput) *bedrockruntime.ConverseStreamInput {
-	return &bedrockruntime.ConverseStreamInput{
-		ModelId:         in.ModelId,
-		Messages:        in.Messages,
-		System:          in.System,
-		InferenceConfig: in.InferenceConfig,
-		ToolConfig:      in.ToolConfig,
-		OutputConfig:    in.OutputConfig,
+// encode is the request body as sent. Schemas and tool inputs are the client's
+// JSON as written (compacted, without HTML escaping), so numbers stay exact.
+func (c *converseRequest) encode() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(1024)
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&c.body); err != nil {
+		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "encoding the Converse request"}
 	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
 }
 
 // checkUnsupported rejects parameters Converse cannot honour, rather than
@@ -114,21 +106,22 @@ func checkUnsupported(req *providers.ChatRequest) error {
 	return nil
 }
 
-// inferenceConfig maps the sampling parameters; nil when the request sets none, so
-// that Bedrock applies the model's defaults.
-func inferenceConfig(req *providers.ChatRequest) *types.InferenceConfiguration {
-	var c types.InferenceConfiguration
+// translateInference maps the sampling parameters; nil when the request sets
+// none, so that Bedrock applies the model's defaults.
+func translateInference(req *providers.ChatRequest) *inferenceConfig {
+	var c inferenceConfig
 	set := false
 	if n := req.MaxOutputTokens(); n > 0 {
-		c.MaxTokens = aws.Int32(int32(min(n, 1<<31-1)))
+		n = min(n, 1<<31-1) // maxTokens is a 32-bit integer
+		c.MaxTokens = &n
 		set = true
 	}
 	if req.Temperature != nil {
-		c.Temperature = aws.Float32(float32(*req.Temperature))
+		c.Temperature = req.Temperature
 		set = true
 	}
 	if req.TopP != nil {
-		c.TopP = aws.Float32(float32(*req.TopP))
+		c.TopP = req.TopP
 		set = true
 	}
 	if len(req.Stop) > 0 {
@@ -149,14 +142,14 @@ func inferenceConfig(req *providers.ChatRequest) *types.InferenceConfiguration {
 // any other block of that turn (Anthropic models require tool results first).
 // System and developer messages, wherever they appear, become system blocks in
 // their order. It also returns the tool names the conversation's tool calls used.
-func translateMessages(in []providers.Message) ([]types.SystemContentBlock, []types.Message, []string, error) {
-	var system []types.SystemContentBlock
-	msgs := make([]types.Message, 0, len(in))
+func translateMessages(in []providers.Message) ([]systemBlock, []message, []string, error) {
+	var system []systemBlock
+	msgs := make([]message, 0, len(in))
 	var used []string
 	for i := range in {
 		m := &in[i]
-		var role types.ConversationRole
-		var blocks []types.ContentBlock
+		var role string
+		var blocks []contentBlock
 		var err error
 		switch m.Role {
 		case "system", "developer":
@@ -165,14 +158,14 @@ func translateMessages(in []providers.Message) ([]types.SystemContentBlock, []ty
 				return nil, nil, nil, err
 			}
 			if text != "" {
-				system = append(system, &types.SystemContentBlockMemberText{Value: text})
+				system = append(system, systemBlock{Text: text})
 			}
 			continue
 		case "user":
-			role = types.ConversationRoleUser
+			role = "user"
 			blocks, err = userBlocks(m.Content)
 		case "assistant":
-			role = types.ConversationRoleAssistant
+			role = "assistant"
 			blocks, err = assistantBlocks(m)
 			for _, c := range m.ToolCalls {
 				if !slices.Contains(used, c.Function.Name) {
@@ -180,13 +173,11 @@ func translateMessages(in []providers.Message) ([]types.SystemContentBlock, []ty
 				}
 			}
 		case "tool":
-			role = types.ConversationRoleUser
+			role = "user"
 			var text string
 			if text, err = textOnly(m.Content, "tool"); err == nil {
-				blocks = []types.ContentBlock{&types.ContentBlockMemberToolResult{Value: types.ToolResultBlock{
-					ToolUseId: aws.String(m.ToolCallID),
-					Content:   []types.ToolResultContentBlock{&types.ToolResultContentBlockMemberText{Value: text}},
-				}}}
+				blocks = []contentBlock{{ToolResult: &toolResultBlock{ToolUseID: m.ToolCallID,
+					Content: []toolResultContent{{Text: text}}}}}
 			}
 		case "function":
 			return nil, nil, nil, providers.Unsupported("messages", "The deprecated 'function' role is not supported on the Bedrock backend: use tool calls and 'tool' messages.")
@@ -202,12 +193,12 @@ func translateMessages(in []providers.Message) ([]types.SystemContentBlock, []ty
 		if n := len(msgs); n > 0 && msgs[n-1].Role == role {
 			msgs[n-1].Content = append(msgs[n-1].Content, blocks...)
 		} else {
-			msgs = append(msgs, types.Message{Role: role, Content: blocks})
+			msgs = append(msgs, message{Role: role, Content: blocks})
 		}
 	}
 	for i := range msgs {
-		if msgs[i].Role == types.ConversationRoleUser {
-			slices.SortStableFunc(msgs[i].Content, func(a, b types.ContentBlock) int {
+		if msgs[i].Role == "user" {
+			slices.SortStableFunc(msgs[i].Content, func(a, b contentBlock) int {
 				return toolResultRank(a) - toolResultRank(b)
 			})
 		}
@@ -215,8 +206,8 @@ func translateMessages(in []providers.Message) ([]types.SystemContentBlock, []ty
 	return system, msgs, used, nil
 }
 
-func toolResultRank(b types.ContentBlock) int {
-	if _, ok := b.(*types.ContentBlockMemberToolResult); ok {
+func toolResultRank(b contentBlock) int {
+	if b.ToolResult != nil {
 		return 0
 	}
 	return 1
@@ -232,19 +223,19 @@ func textOnly(c providers.Content, role string) (string, error) {
 	return c.AllText(), nil
 }
 
-func userBlocks(c providers.Content) ([]types.ContentBlock, error) {
+func userBlocks(c providers.Content) ([]contentBlock, error) {
 	if !c.IsParts {
 		if c.Text == "" {
 			return nil, nil
 		}
-		return []types.ContentBlock{&types.ContentBlockMemberText{Value: c.Text}}, nil
+		return []contentBlock{{Text: c.Text}}, nil
 	}
-	blocks := make([]types.ContentBlock, 0, len(c.Parts))
+	blocks := make([]contentBlock, 0, len(c.Parts))
 	for _, p := range c.Parts {
 		switch p.Type {
 		case "text":
 			if p.Text != "" {
-				blocks = append(blocks, &types.ContentBlockMemberText{Value: p.Text})
+				blocks = append(blocks, contentBlock{Text: p.Text})
 			}
 		case "image_url":
 			if p.ImageURL == nil {
@@ -254,10 +245,8 @@ func userBlocks(c providers.Content) ([]types.ContentBlock, error) {
 			if err != nil {
 				return nil, err
 			}
-			blocks = append(blocks, &types.ContentBlockMemberImage{Value: types.ImageBlock{
-				Format: imageFormat(img.MediaType),
-				Source: &types.ImageSourceMemberBytes{Value: img.Data},
-			}})
+			blocks = append(blocks, contentBlock{Image: &imageBlock{Format: imageFormat(img.MediaType),
+				Source: imageSource{Bytes: img.Data}}})
 		default:
 			return nil, providers.Unsupported("messages", fmt.Sprintf("Content parts of type %q are not supported on the Bedrock backend.", p.Type))
 		}
@@ -265,22 +254,23 @@ func userBlocks(c providers.Content) ([]types.ContentBlock, error) {
 	return blocks, nil
 }
 
-// imageFormat maps the media types ParseImageURL accepts to Converse's formats.
-func imageFormat(mediaType string) types.ImageFormat {
+// imageFormat maps the media types ParseImageURL accepts to Converse's formats
+// (API_runtime_ImageBlock.html: png, jpeg, gif, webp).
+func imageFormat(mediaType string) string {
 	switch mediaType {
 	case "image/jpeg":
-		return types.ImageFormatJpeg
+		return "jpeg"
 	case "image/gif":
-		return types.ImageFormatGif
+		return "gif"
 	case "image/webp":
-		return types.ImageFormatWebp
+		return "webp"
 	}
-	return types.ImageFormatPng
+	return "png"
 }
 
 // assistantBlocks keeps the text (or refusal) and turns tool calls into toolUse
 // blocks with the same ids, so that the following tool results still match.
-func assistantBlocks(m *providers.Message) ([]types.ContentBlock, error) {
+func assistantBlocks(m *providers.Message) ([]contentBlock, error) {
 	text, err := textOnly(m.Content, "assistant")
 	if err != nil {
 		return nil, err
@@ -288,25 +278,21 @@ func assistantBlocks(m *providers.Message) ([]types.ContentBlock, error) {
 	if text == "" {
 		text = m.Refusal
 	}
-	blocks := make([]types.ContentBlock, 0, 1+len(m.ToolCalls))
+	blocks := make([]contentBlock, 0, 1+len(m.ToolCalls))
 	if text != "" {
-		blocks = append(blocks, &types.ContentBlockMemberText{Value: text})
+		blocks = append(blocks, contentBlock{Text: text})
 	}
 	for _, c := range m.ToolCalls {
-		input, err := jsonDocument(c.Function.Arguments, true)
+		input, err := jsonObject([]byte(c.Function.Arguments), true)
 		if err != nil {
 			return nil, providers.InvalidRequest("messages", fmt.Sprintf("The arguments of tool call %q must be a JSON object: %v", c.ID, err))
 		}
-		blocks = append(blocks, &types.ContentBlockMemberToolUse{Value: types.ToolUseBlock{
-			ToolUseId: aws.String(c.ID),
-			Name:      aws.String(c.Function.Name),
-			Input:     input,
-		}})
+		blocks = append(blocks, contentBlock{ToolUse: &toolUseBlock{ToolUseID: c.ID, Name: c.Function.Name, Input: input}})
 	}
 	return blocks, nil
 }
 
-// toolConfig maps tools and tool_choice.
+// translateTools maps tools and tool_choice.
 //
 //   - auto (or absent): the tools, with no toolChoice (Converse's default is auto,
 //     and some models reject an explicit toolChoice).
@@ -327,7 +313,7 @@ func assistantBlocks(m *providers.Message) ([]types.ContentBlock, error) {
 // calls a tool or gives its final answer through the synthetic one). OpenAI's
 // "strict" flag is not forwarded: Converse's strict tool use is limited to some
 // models, and the schema is sent either way.
-func toolConfig(req *providers.ChatRequest, historyTools []string, jsonTool string, jsonSpec types.Tool) (*types.ToolConfiguration, error) {
+func translateTools(req *providers.ChatRequest, historyTools []string, jsonTool string, jsonSpec tool) (*toolConfig, error) {
 	mode := "auto"
 	if tc := req.ToolChoice; tc != nil {
 		switch {
@@ -343,65 +329,60 @@ func toolConfig(req *providers.ChatRequest, historyTools []string, jsonTool stri
 		if jsonTool == "" {
 			return nil, nil
 		}
-		return &types.ToolConfiguration{Tools: []types.Tool{jsonSpec},
-			ToolChoice: &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(jsonTool)}}}, nil
+		return &toolConfig{Tools: []tool{jsonSpec}, ToolChoice: forceTool(jsonTool)}, nil
 	}
-	tools := make([]types.Tool, 0, len(req.Tools)+len(historyTools)+1)
+	tools := make([]tool, 0, len(req.Tools)+len(historyTools)+1)
 	var names []string
 	for i, t := range req.Tools {
 		if t.Type != "function" && t.Type != "" {
 			return nil, providers.Unsupported(fmt.Sprintf("tools[%d].type", i), fmt.Sprintf("Tools of type %q are not supported on the Bedrock backend: only function tools are.", t.Type))
 		}
-		schema := string(t.Function.Parameters)
-		if schema == "" || schema == "null" {
-			schema = `{"type":"object","properties":{}}`
+		schema := []byte(t.Function.Parameters)
+		if isNull(schema) {
+			schema = emptySchema
 		}
-		doc, err := jsonDocument(schema, false)
+		doc, err := jsonObject(schema, false)
 		if err != nil {
 			return nil, providers.InvalidRequest(fmt.Sprintf("tools[%d].function.parameters", i), "Function parameters must be a JSON Schema object.")
 		}
-		spec := types.ToolSpecification{Name: aws.String(t.Function.Name), InputSchema: &types.ToolInputSchemaMemberJson{Value: doc}}
-		if t.Function.Description != "" {
-			spec.Description = aws.String(t.Function.Description)
-		}
-		tools = append(tools, &types.ToolMemberToolSpec{Value: spec})
+		tools = append(tools, tool{ToolSpec: toolSpec{Name: t.Function.Name, Description: t.Function.Description,
+			InputSchema: inputSchema{JSON: doc}}})
 		names = append(names, t.Function.Name)
 	}
 	for _, name := range historyTools {
 		if !slices.Contains(names, name) {
-			tools = append(tools, &types.ToolMemberToolSpec{Value: types.ToolSpecification{Name: aws.String(name),
-				InputSchema: &types.ToolInputSchemaMemberJson{Value: document.NewLazyDocument(map[string]any{"type": "object"})}}})
+			tools = append(tools, tool{ToolSpec: toolSpec{Name: name, InputSchema: inputSchema{JSON: anyObjectSchema}}})
 			names = append(names, name)
 		}
 	}
-	cfg := &types.ToolConfiguration{Tools: tools}
+	cfg := &toolConfig{Tools: tools}
 	switch mode {
 	case "none":
 		if jsonTool != "" {
 			// Forcing the synthetic tool both answers in JSON and keeps the
 			// model from calling the client's tools.
 			cfg.Tools = append(cfg.Tools, jsonSpec)
-			cfg.ToolChoice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(jsonTool)}}
+			cfg.ToolChoice = forceTool(jsonTool)
 		}
 	case "named":
 		if !slices.Contains(names, req.ToolChoice.Function) {
 			return nil, providers.InvalidRequest("tool_choice", fmt.Sprintf("Invalid value for 'tool_choice': no function named %q in 'tools'.", req.ToolChoice.Function))
 		}
-		cfg.ToolChoice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(req.ToolChoice.Function)}}
+		cfg.ToolChoice = forceTool(req.ToolChoice.Function)
 	case "required":
 		if len(req.Tools) == 0 {
 			return nil, providers.InvalidRequest("tool_choice", "'tool_choice' is 'required' but no 'tools' were given.")
 		}
-		cfg.ToolChoice = &types.ToolChoiceMemberAny{}
+		cfg.ToolChoice = &toolChoice{Any: &struct{}{}}
 	case "auto":
 		if jsonTool != "" {
 			// The model either calls one of the client's tools or answers through
 			// the synthetic tool, which is what the JSON format asks of a final answer.
 			cfg.Tools = append(cfg.Tools, jsonSpec)
 			if len(req.Tools) == 0 {
-				cfg.ToolChoice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(jsonTool)}}
+				cfg.ToolChoice = forceTool(jsonTool)
 			} else {
-				cfg.ToolChoice = &types.ToolChoiceMemberAny{}
+				cfg.ToolChoice = &toolChoice{Any: &struct{}{}}
 			}
 		}
 	}
@@ -411,20 +392,29 @@ func toolConfig(req *providers.ChatRequest, historyTools []string, jsonTool stri
 	return cfg, nil
 }
 
+func forceTool(name string) *toolChoice { return &toolChoice{Tool: &specificTool{Name: name}} }
+
+var (
+	// emptySchema stands for a function declared without parameters.
+	emptySchema = []byte(`{"type":"object","properties":{}}`)
+	// anyObjectSchema is the permissive spec of a tool only the history names.
+	anyObjectSchema = json.RawMessage(`{"type":"object"}`)
+)
+
 // responseFormatTool builds the synthetic tool for a json_schema response format.
 // Converse has no JSON mode that every model honours (outputConfig.textFormat,
 // Bedrock's native structured output, is limited to some newer models), but every
 // model with forced tool use returns input that matches a tool's schema. So the
 // schema becomes a tool named after it, the model is made to call it, and its input
 // is returned as the message text with finish reason "stop", as OpenAI does.
-func responseFormatTool(js *providers.JSONSchema, clientTools []providers.Tool) (string, types.Tool, error) {
-	name, schema, desc := "json_response", `{"type":"object"}`, "Give the final answer as JSON matching this schema."
+func responseFormatTool(js *providers.JSONSchema, clientTools []providers.Tool) (string, tool, error) {
+	name, schema, desc := "json_response", []byte(anyObjectSchema), "Give the final answer as JSON matching this schema."
 	if js != nil {
 		if js.Name != "" {
 			name = js.Name
 		}
-		if len(js.Schema) > 0 && string(js.Schema) != "null" {
-			schema = string(js.Schema)
+		if !isNull(js.Schema) {
+			schema = js.Schema
 		}
 		if js.Description != "" {
 			desc = js.Description
@@ -433,12 +423,11 @@ func responseFormatTool(js *providers.JSONSchema, clientTools []providers.Tool) 
 	for slices.ContainsFunc(clientTools, func(t providers.Tool) bool { return t.Function.Name == name }) {
 		name += "_response" // never shadow one of the client's own tools
 	}
-	doc, err := jsonDocument(schema, false)
+	doc, err := jsonObject(schema, false)
 	if err != nil {
-		return "", nil, providers.InvalidRequest("response_format.json_schema.schema", "The response format schema must be a JSON Schema object.")
+		return "", tool{}, providers.InvalidRequest("response_format.json_schema.schema", "The response format schema must be a JSON Schema object.")
 	}
-	return name, &types.ToolMemberToolSpec{Value: types.ToolSpecification{Name: aws.String(name),
-		Description: aws.String(desc), InputSchema: &types.ToolInputSchemaMemberJson{Value: doc}}}, nil
+	return name, tool{ToolSpec: toolSpec{Name: name, Description: desc, InputSchema: inputSchema{JSON: doc}}}, nil
 }
 
 // reasoningEffort maps OpenAI's reasoning_effort to outputConfig.effort (low,
@@ -456,42 +445,26 @@ func reasoningEffort(e string) (string, error) {
 	return "", providers.InvalidRequest("reasoning_effort", fmt.Sprintf("Invalid value for 'reasoning_effort': %q.", e))
 }
 
-// jsonDocument decodes a JSON object into a document the SDK serializes. Numbers
-// stay exact: they are kept as their literal (smithy document.Number), which the
-// SDK writes back verbatim. emptyIsObject lets "" stand for {} (tool calls without
-// arguments).
-func jsonDocument(s string, emptyIsObject bool) (document.Interface, error) {
-	if emptyIsObject && len(bytes.TrimSpace([]byte(s))) == 0 {
-		s = "{}"
+// jsonObject checks that b holds one JSON object and returns it, to be sent as
+// written: a Converse document (tool input, input schema) must be an object, and
+// passing the bytes through keeps every number exact. emptyIsObject lets blank
+// input stand for {} (tool calls without arguments).
+func jsonObject(b []byte, emptyIsObject bool) (json.RawMessage, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 && emptyIsObject {
+		return json.RawMessage("{}"), nil
 	}
-	d := json.NewDecoder(bytes.NewReader([]byte(s)))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("not valid JSON")
 	}
-	if d.More() {
-		return nil, fmt.Errorf("unexpected data after the JSON value")
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
+	if b[0] != '{' {
 		return nil, fmt.Errorf("not a JSON object")
 	}
-	return document.NewLazyDocument(exactNumbers(obj)), nil
+	return b, nil
 }
 
-func exactNumbers(v any) any {
-	switch t := v.(type) {
-	case json.Number:
-		return smithydocument.Number(t)
-	case map[string]any:
-		for k, e := range t {
-			t[k] = exactNumbers(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = exactNumbers(e)
-		}
-	}
-	return v
+// isNull reports whether a raw JSON value is absent or null.
+func isNull(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) == 0 || string(b) == "null"
 }

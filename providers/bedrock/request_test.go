@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
-
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -18,8 +16,8 @@ import (
 var okConverse = []byte(`{"output":{"message":{"role":"assistant","content":[{"text":"ok"}]}},"stopReason":"end_turn",
 	"usage":{"inputTokens":1,"outputTokens":1,"totalTokens":2},"metrics":{"latencyMs":1}}`)
 
-// wireRequest sends body through the provider and returns the request as it left
-// the SDK: its escaped path and its JSON body.
+// wireRequest sends body through the provider and returns the request as it went
+// on the wire: its escaped path and its JSON body.
 func wireRequest(t *testing.T, fx *fixture, model, body string) (string, []byte) {
 	t.Helper()
 	var path string
@@ -32,7 +30,9 @@ func wireRequest(t *testing.T, fx *fixture, model, body string) (string, []byte)
 }
 
 // TestRequestGolden translates each testdata/*.chat.json (an OpenAI chat request)
-// and compares the Converse request the SDK sends with *.req.json.
+// and compares the Converse request the provider sends with *.req.json. The
+// golden files were first written by the official SDK's serializer, which the
+// native encoding must match.
 func TestRequestGolden(t *testing.T) {
 	inputs, err := filepath.Glob(filepath.Join("testdata", "*.chat.json"))
 	if err != nil || len(inputs) == 0 {
@@ -74,18 +74,18 @@ func TestConsecutiveTurnsMergeAndToolResultsComeFirst(t *testing.T) {
 		{"role":"user","content":"a"},{"role":"user","content":"b"},
 		{"role":"assistant","content":"c","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}}]},
 		{"role":"user","content":"d"},{"role":"tool","tool_call_id":"t1","content":"r"}]}`)
-	msgs := cr.input.Messages
-	if len(msgs) != 3 || msgs[0].Role != types.ConversationRoleUser || msgs[1].Role != types.ConversationRoleAssistant || msgs[2].Role != types.ConversationRoleUser {
+	msgs := cr.body.Messages
+	if len(msgs) != 3 || msgs[0].Role != "user" || msgs[1].Role != "assistant" || msgs[2].Role != "user" {
 		t.Fatalf("turns: %+v", msgs)
 	}
 	if len(msgs[0].Content) != 2 {
 		t.Errorf("first user turn has %d blocks", len(msgs[0].Content))
 	}
-	if _, ok := msgs[2].Content[0].(*types.ContentBlockMemberToolResult); !ok {
-		t.Errorf("the tool result must open the user turn: %T", msgs[2].Content[0])
+	if msgs[2].Content[0].ToolResult == nil {
+		t.Errorf("the tool result must open the user turn: %+v", msgs[2].Content[0])
 	}
-	if text, ok := msgs[2].Content[1].(*types.ContentBlockMemberText); !ok || text.Value != "d" {
-		t.Errorf("then the user's text: %+v", msgs[2].Content[1])
+	if b := msgs[2].Content[1]; b.Text != "d" || b.ToolResult != nil {
+		t.Errorf("then the user's text: %+v", b)
 	}
 }
 
@@ -133,17 +133,17 @@ func TestRequestRejections(t *testing.T) {
 func TestToolChoiceNoneWithoutHistoryDropsTools(t *testing.T) {
 	cr := translated(t, `{"model":"m","tool_choice":"none","tools":[{"type":"function","function":{"name":"f"}}],
 		"messages":[{"role":"user","content":"hi"}]}`)
-	if cr.input.ToolConfig != nil {
-		t.Errorf("tools sent with tool_choice none: %+v", cr.input.ToolConfig)
+	if cr.body.ToolConfig != nil {
+		t.Errorf("tools sent with tool_choice none: %+v", cr.body.ToolConfig)
 	}
 	cr = translated(t, `{"model":"m","tool_choice":"none","tools":[{"type":"function","function":{"name":"f"}}],
 		"response_format":{"type":"json_schema","json_schema":{"name":"out","schema":{"type":"object"}}},
 		"messages":[{"role":"user","content":"hi"}]}`)
-	tc := cr.input.ToolConfig
+	tc := cr.body.ToolConfig
 	if tc == nil || len(tc.Tools) != 1 || cr.jsonTool != "out" {
 		t.Fatalf("json with none: %+v", tc)
 	}
-	if choice, ok := tc.ToolChoice.(*types.ToolChoiceMemberTool); !ok || *choice.Value.Name != "out" {
+	if c := tc.ToolChoice; c == nil || c.Tool == nil || c.Tool.Name != "out" || c.Any != nil {
 		t.Errorf("choice %+v", tc.ToolChoice)
 	}
 }
@@ -152,8 +152,8 @@ func TestReasoningEffort(t *testing.T) {
 	for in, want := range map[string]string{"minimal": "low", "low": "low", "medium": "medium", "high": "high", "none": ""} {
 		cr := translated(t, `{"model":"m","reasoning_effort":"`+in+`","messages":[{"role":"user","content":"hi"}]}`)
 		got := ""
-		if cr.input.OutputConfig != nil {
-			got = *cr.input.OutputConfig.Effort
+		if cr.body.OutputConfig != nil {
+			got = cr.body.OutputConfig.Effort
 		}
 		if got != want {
 			t.Errorf("%s → %q, want %q", in, got, want)
@@ -174,6 +174,8 @@ const benchRequest = `{"model":"claude","temperature":0.3,"max_tokens":1024,"str
 	{"role":"assistant","content":"Targets with a lower priority are preferred; when they fail, the next tier serves."},
 	{"role":"user","content":"And how are rate limits handled?"}]}`
 
+// BenchmarkTranslateRequest measures the canonical request to the Converse body
+// as sent: translation and encoding.
 func BenchmarkTranslateRequest(b *testing.B) {
 	r, err := providers.ParseChat([]byte(benchRequest))
 	if err != nil {
@@ -185,7 +187,11 @@ func BenchmarkTranslateRequest(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := translateRequest(req, sonnet); err != nil {
+		cr, err := translateRequest(req, sonnet)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cr.encode(); err != nil {
 			b.Fatal(err)
 		}
 	}

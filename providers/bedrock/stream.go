@@ -1,11 +1,8 @@
 package bedrock
 
 import (
+	"errors"
 	"io"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
 	"github.com/switchyard/switchyard/providers"
 )
@@ -15,50 +12,51 @@ import (
 // and contentBlockStop, then messageStop with the stop reason and metadata with
 // the usage, the terminal event. Exceptions (throttlingException,
 // serviceUnavailableException, internalServerException,
-// modelStreamErrorException, validationException) can replace any event; the
-// SDK's event stream reader turns them into typed errors.
+// modelStreamErrorException, validationException) can replace any event.
 
-// stream is one ConverseStream response, translated to chat.completion.chunks. It
-// reads the events the SDK's reader decodes (one decoder per stream, on the
-// reader's goroutine) and translates each without allocating.
+// maxDrain bounds what is read after the terminal event so that the connection
+// can be reused; Bedrock sends nothing more.
+const maxDrain = 64 << 10
+
+// stream is one ConverseStream response, translated to chat.completion.chunks.
+// Everything happens on the goroutine that calls Recv: it reads one message,
+// decodes it and translates it, with buffers of its own.
 type stream struct {
-	es     *bedrockruntime.ConverseStreamEventStream
-	events <-chan types.ConverseStreamOutput
-	// held is an event that must be translated again: the role chunk went out in
-	// its place because upstream skipped messageStart.
-	held types.ConverseStreamOutput
+	body   io.ReadCloser
+	frames *frameReader
+	dec    jsonDecoder
+	f      frame
+	ev     event
+	// held says ev must be translated again: the role chunk went out in its
+	// place because upstream skipped messageStart.
+	held bool
 	tr   translator
 }
 
-func newStream(es *bedrockruntime.ConverseStreamEventStream, model, jsonTool, id string, created int64) *stream {
-	return &stream{es: es, events: es.Events(), tr: translator{enc: providers.NewStreamEncoder(id, model, created), jsonTool: jsonTool}}
+func newStream(body io.ReadCloser, model, jsonTool, id string, created int64) *stream {
+	return &stream{body: body, frames: newFrameReader(body),
+		tr: translator{enc: providers.NewStreamEncoder(id, model, created), jsonTool: jsonTool}}
 }
 
 func (s *stream) Recv() (providers.Chunk, error) {
 	for {
 		if s.tr.done {
+			// Read the end of the body, so the connection goes back to the pool.
+			_, _ = io.CopyN(io.Discard, s.body, maxDrain)
 			return providers.Chunk{}, io.EOF
 		}
-		ev := s.held
-		s.held = nil
-		if ev == nil {
-			var ok bool
-			if ev, ok = <-s.events; !ok {
-				if err := s.es.Err(); err != nil {
-					return providers.Chunk{}, classify(err)
-				}
-				// The reader treats a body that ends, even mid-message, as the end
-				// of the stream: only the missing terminal event tells.
-				return providers.Chunk{}, &providers.Error{Class: providers.ClassConnection,
-					Err: providers.ErrTruncated, Message: providers.ErrTruncated.Error()}
+		if !s.held {
+			if err := s.read(); err != nil {
+				return providers.Chunk{}, err
 			}
 		}
-		chunk, st, err := s.tr.translate(ev)
+		s.held = false
+		chunk, st, err := s.tr.translate(&s.ev)
 		switch {
 		case err != nil:
 			return providers.Chunk{}, err
 		case st == stepRepeat:
-			s.held = ev
+			s.held = true
 			return chunk, nil
 		case st == stepEmit:
 			return chunk, nil
@@ -66,9 +64,42 @@ func (s *stream) Recv() (providers.Chunk, error) {
 	}
 }
 
-// Close releases the connection; the reader's goroutines end with it.
+// read reads and decodes the next event; an exception or error message, or the
+// end of the body before the terminal event, is the stream's error.
+func (s *stream) read() error {
+	if err := s.frames.next(&s.f); err != nil {
+		switch {
+		case err == io.EOF, err == io.ErrUnexpectedEOF:
+			// The body ended before the terminal event, between messages or
+			// inside one.
+			return &providers.Error{Class: providers.ClassConnection, Err: providers.ErrTruncated,
+				Message: providers.ErrTruncated.Error()}
+		case errors.Is(err, errFrameChecksum), errors.Is(err, errFrameLength), errors.Is(err, errFrameHeaders):
+			// Corrupted in transit, or not an event stream: the bytes cannot be
+			// trusted, though another attempt may fare better.
+			return &providers.Error{Class: providers.ClassConnection, Err: err, Message: "Bedrock's event stream is corrupt: " + err.Error()}
+		}
+		return providers.AsError(err) // reset, canceled, deadline
+	}
+	f := &s.f
+	switch string(f.messageType) {
+	case "event":
+		if err := s.dec.decode(f.eventType, f.payload, &s.ev); err != nil {
+			return malformed(f.eventType, err)
+		}
+		return nil
+	case "exception":
+		return streamException(string(f.exceptionType), f.payload)
+	case "error":
+		return streamError(string(f.errorCode), string(f.errorMessage))
+	}
+	return &providers.Error{Class: providers.ClassInternal,
+		Message: "Bedrock sent an event-stream message of unknown type " + string(f.messageType)}
+}
+
+// Close releases the connection.
 func (s *stream) Close() error {
-	_ = s.es.Close() // its error is the stream's, already reported by Recv
+	_ = s.body.Close() // its error is the stream's, already reported by Recv
 	return nil
 }
 
@@ -79,6 +110,10 @@ const (
 	stepEmit               // the chunk translates the event
 	stepRepeat             // the chunk goes first; translate the event again
 )
+
+// maxToolBlocks bounds the tool-use blocks a stream may open; a real answer has
+// a handful, and the bound keeps a hostile stream from growing memory.
+const maxToolBlocks = 4096
 
 // translator turns ConverseStream events into chunks. It is pure: no I/O, so the
 // tests feed it recorded events and the benchmark measures it alone.
@@ -96,66 +131,60 @@ type translator struct {
 }
 
 type toolBlock struct {
-	block int32 // Bedrock's contentBlockIndex
-	tool  int   // OpenAI's index; -1 for the synthetic json_schema tool, whose input is text
+	block int // Bedrock's contentBlockIndex
+	tool  int // OpenAI's index; -1 for the synthetic json_schema tool, whose input is text
 }
 
-func (t *translator) translate(ev types.ConverseStreamOutput) (providers.Chunk, step, error) {
-	if _, start := ev.(*types.ConverseStreamOutputMemberMessageStart); !t.roleSent {
+func (t *translator) translate(ev *event) (providers.Chunk, step, error) {
+	if !t.roleSent {
 		t.roleSent = true
-		if start {
+		if ev.kind == evMessageStart {
 			return providers.Chunk{Data: t.enc.Role()}, stepEmit, nil
 		}
 		return providers.Chunk{Data: t.enc.Role()}, stepRepeat, nil
 	}
-	switch v := ev.(type) {
-	case *types.ConverseStreamOutputMemberContentBlockStart:
-		start, ok := v.Value.Start.(*types.ContentBlockStartMemberToolUse)
-		if !ok {
+	switch ev.kind {
+	case evBlockStart:
+		if !ev.toolUse {
 			return providers.Chunk{}, stepSkip, nil
 		}
-		name := aws.ToString(start.Value.Name)
-		idx := aws.ToInt32(v.Value.ContentBlockIndex)
-		if t.jsonTool != "" && name == t.jsonTool {
-			t.blocks = append(t.blocks, toolBlock{block: idx, tool: -1})
+		if len(t.blocks) >= maxToolBlocks {
+			return providers.Chunk{}, stepSkip, &providers.Error{Class: providers.ClassInternal,
+				Message: "Bedrock opened too many tool-use blocks"}
+		}
+		if t.jsonTool != "" && ev.toolName == t.jsonTool {
+			t.blocks = append(t.blocks, toolBlock{block: ev.index, tool: -1})
 			return providers.Chunk{}, stepSkip, nil
 		}
 		tool := t.nextTool
 		t.nextTool++
-		t.blocks = append(t.blocks, toolBlock{block: idx, tool: tool})
-		return providers.Chunk{Data: t.enc.ToolCallStart(tool, aws.ToString(start.Value.ToolUseId), name)}, stepEmit, nil
-	case *types.ConverseStreamOutputMemberContentBlockDelta:
-		switch d := v.Value.Delta.(type) {
-		case *types.ContentBlockDeltaMemberText:
-			if d.Value == "" {
-				return providers.Chunk{}, stepSkip, nil
-			}
-			return providers.Chunk{Data: t.enc.Text(d.Value)}, stepEmit, nil
-		case *types.ContentBlockDeltaMemberToolUse:
-			frag := aws.ToString(d.Value.Input)
-			if frag == "" {
-				return providers.Chunk{}, stepSkip, nil
-			}
-			tool, ok := t.tool(aws.ToInt32(v.Value.ContentBlockIndex))
-			if !ok {
-				return providers.Chunk{}, stepSkip, &providers.Error{Class: providers.ClassInternal,
-					Message: "Bedrock streamed tool input for a content block that never started"}
-			}
-			if tool < 0 {
-				return providers.Chunk{Data: t.enc.Text(frag)}, stepEmit, nil
-			}
-			return providers.Chunk{Data: t.enc.ToolCallArgs(tool, frag)}, stepEmit, nil
+		t.blocks = append(t.blocks, toolBlock{block: ev.index, tool: tool})
+		return providers.Chunk{Data: t.enc.ToolCallStart(tool, ev.toolUseID, ev.toolName)}, stepEmit, nil
+	case evDelta:
+		if len(ev.text) == 0 {
+			return providers.Chunk{}, stepSkip, nil // empty text, reasoning, citations
 		}
-		return providers.Chunk{}, stepSkip, nil // reasoning, citations: no chat.completion field
-	case *types.ConverseStreamOutputMemberMessageStop:
-		finish, err := finishReason(v.Value.StopReason, t.nextTool > 0)
+		if !ev.toolInput {
+			return providers.Chunk{Data: t.enc.Text(bytesString(ev.text))}, stepEmit, nil
+		}
+		tool, ok := t.tool(ev.index)
+		if !ok {
+			return providers.Chunk{}, stepSkip, &providers.Error{Class: providers.ClassInternal,
+				Message: "Bedrock streamed tool input for a content block that never started"}
+		}
+		if tool < 0 {
+			return providers.Chunk{Data: t.enc.Text(bytesString(ev.text))}, stepEmit, nil
+		}
+		return providers.Chunk{Data: t.enc.ToolCallArgs(tool, bytesString(ev.text))}, stepEmit, nil
+	case evMessageStop:
+		finish, err := finishReason(ev.stopReason, t.nextTool > 0)
 		if err != nil {
 			return providers.Chunk{}, stepSkip, err
 		}
 		return providers.Chunk{Data: t.enc.Finish(finish)}, stepEmit, nil
-	case *types.ConverseStreamOutputMemberMetadata:
+	case evMetadata:
 		t.done = true
-		prompt, completion, cached := usageCounts(v.Value.Usage)
+		prompt, completion, cached := usageCounts(ev.usage)
 		// The usage lives in the translator, so the chunk's Usage costs nothing.
 		t.details = providers.PromptTokensDetails{CachedTokens: cached}
 		t.usage = providers.Usage{PromptTokens: prompt, CompletionTokens: completion,
@@ -165,7 +194,7 @@ func (t *translator) translate(ev types.ConverseStreamOutput) (providers.Chunk, 
 	return providers.Chunk{}, stepSkip, nil // messageStart again, contentBlockStop, unknown events
 }
 
-func (t *translator) tool(block int32) (int, bool) {
+func (t *translator) tool(block int) (int, bool) {
 	for i := len(t.blocks) - 1; i >= 0; i-- {
 		if t.blocks[i].block == block {
 			return t.blocks[i].tool, true

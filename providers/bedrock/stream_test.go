@@ -8,17 +8,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
 	"github.com/switchyard/switchyard/providers"
+	"github.com/switchyard/switchyard/providers/fakes"
 )
 
 var eventStreamHeader = http.Header{"Content-Type": {"application/vnd.amazon.eventstream"}}
@@ -36,8 +37,9 @@ type recorded struct {
 	} `json:"events"`
 }
 
-// frame encodes one event-stream message as Bedrock sends it.
-func frame(t testing.TB, event, exception string, payload []byte) []byte {
+// encodeFrame encodes one event-stream message as Bedrock sends it, with the
+// SDK's encoder.
+func encodeFrame(t testing.TB, event, exception string, payload []byte) []byte {
 	t.Helper()
 	msg := eventstream.Message{Payload: payload}
 	if exception != "" {
@@ -59,7 +61,7 @@ func frame(t testing.TB, event, exception string, payload []byte) []byte {
 func (r *recorded) body(t testing.TB) []byte {
 	var out []byte
 	for _, ev := range r.Events {
-		f := frame(t, ev.Event, ev.Exception, ev.Payload)
+		f := encodeFrame(t, ev.Event, ev.Exception, ev.Payload)
 		if ev.Partial {
 			f = f[:len(f)/2]
 		}
@@ -68,18 +70,19 @@ func (r *recorded) body(t testing.TB) []byte {
 	return out
 }
 
-// openStream runs body through the SDK's ConverseStream and our stream, with a
-// fixed id and time so the output can be compared.
+// openStream answers a ConverseStream call with body and returns the stream,
+// with a fixed id and time so the output can be compared.
 func openStream(t testing.TB, fx *fixture, body []byte, jsonTool string) (*stream, error) {
 	t.Helper()
 	fx.status, fx.header, fx.body = 200, eventStreamHeader, body
-	out, err := fx.p.client.ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{ModelId: aws.String(sonnet),
-		Messages: []types.Message{{Role: types.ConversationRoleUser, Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "hi"}}}}},
-		ownDecoder)
+	s, err := fx.p.ChatStream(context.Background(), chatCall(t, sonnet, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		return nil, err
 	}
-	return newStream(out.GetStream(), sonnet, jsonTool, "chatcmpl-test", 1700000000), nil
+	st := s.(*stream)
+	st.tr.enc = providers.NewStreamEncoder("chatcmpl-test", sonnet, 1700000000)
+	st.tr.jsonTool = jsonTool
+	return st, nil
 }
 
 // transcript writes what a stream yields, one line per chunk, then how it ended.
@@ -112,8 +115,8 @@ func transcript(s providers.Stream) []byte {
 	}
 }
 
-// TestStreamGolden replays each testdata/*.events.json through the SDK's event
-// stream reader and the translation, and compares the chunks with *.sse.
+// TestStreamGolden replays each testdata/*.events.json, framed by the SDK's
+// encoder, through the provider's stream, and compares the chunks with *.sse.
 func TestStreamGolden(t *testing.T) {
 	inputs, err := filepath.Glob(filepath.Join("testdata", "*.events.json"))
 	if err != nil || len(inputs) == 0 {
@@ -167,8 +170,8 @@ func TestStreamToolIndexesCountToolBlocksOnly(t *testing.T) {
 }
 
 // FuzzStreamEvent sends one arbitrary event (or, with a leading '!', exception)
-// between a valid start and end through the SDK's reader and the translation:
-// whatever the payload, no panic, and the stream ends with io.EOF or an *Error.
+// between a valid start and end through the stream: whatever the payload, no
+// panic, and the stream ends with io.EOF or an *Error.
 func FuzzStreamEvent(f *testing.F) {
 	f.Add("contentBlockDelta", []byte(`{"contentBlockIndex":0,"delta":{"text":"hi"}}`))
 	f.Add("contentBlockDelta", []byte(`{"contentBlockIndex":3,"delta":{"toolUse":{"input":"{"}}}`))
@@ -180,9 +183,9 @@ func FuzzStreamEvent(f *testing.F) {
 	f.Add("!somethingNew", []byte(`not json`))
 	f.Add("unknown", []byte(`[]`))
 	fx := newFixture(f, 200, eventStreamHeader, nil)
-	start := frame(f, "messageStart", "", []byte(`{"role":"assistant"}`))
-	end := append(frame(f, "messageStop", "", []byte(`{"stopReason":"end_turn"}`)),
-		frame(f, "metadata", "", []byte(`{"usage":{"inputTokens":1,"outputTokens":1,"totalTokens":2}}`))...)
+	start := encodeFrame(f, "messageStart", "", []byte(`{"role":"assistant"}`))
+	end := append(encodeFrame(f, "messageStop", "", []byte(`{"stopReason":"end_turn"}`)),
+		encodeFrame(f, "metadata", "", []byte(`{"usage":{"inputTokens":1,"outputTokens":1,"totalTokens":2}}`))...)
 	f.Fuzz(func(t *testing.T, event string, payload []byte) {
 		exception := ""
 		if rest, ok := strings.CutPrefix(event, "!"); ok {
@@ -191,7 +194,7 @@ func FuzzStreamEvent(f *testing.F) {
 		if len(event)+len(exception) > 200 || len(payload) > 1<<16 {
 			return // header values are bounded by the framing itself
 		}
-		body := append(append(append([]byte(nil), start...), frame(t, event, exception, payload)...), end...)
+		body := append(append(append([]byte(nil), start...), encodeFrame(t, event, exception, payload)...), end...)
 		s, err := openStream(t, fx, body, "answer")
 		if err != nil {
 			t.Fatalf("stream refused: %v", err)
@@ -244,12 +247,11 @@ func checkEnd(t *testing.T, s providers.Stream) {
 	t.Fatal("stream never ended")
 }
 
-// BenchmarkStreamChunk measures the translation of one streamed text delta into
-// a chat.completion.chunk (the SDK has decoded the event already).
+// BenchmarkStreamChunk measures the translation of one decoded text delta into a
+// chat.completion.chunk.
 func BenchmarkStreamChunk(b *testing.B) {
 	tr := translator{enc: providers.NewStreamEncoder("chatcmpl-0123456789abcdef01234567", sonnet, 1700000000), roleSent: true}
-	ev := &types.ConverseStreamOutputMemberContentBlockDelta{Value: types.ContentBlockDeltaEvent{
-		ContentBlockIndex: aws.Int32(0), Delta: &types.ContentBlockDeltaMemberText{Value: "The quick brown fox jumps over the lazy dog. "}}}
+	ev := &event{kind: evDelta, text: []byte("The quick brown fox jumps over the lazy dog. ")}
 	b.ReportAllocs()
 	for b.Loop() {
 		c, st, err := tr.translate(ev)
@@ -263,8 +265,7 @@ func BenchmarkStreamChunk(b *testing.B) {
 func BenchmarkStreamToolArgs(b *testing.B) {
 	tr := translator{enc: providers.NewStreamEncoder("chatcmpl-0123456789abcdef01234567", sonnet, 1700000000), roleSent: true,
 		blocks: []toolBlock{{block: 0, tool: 0}, {block: 2, tool: 1}}}
-	ev := &types.ConverseStreamOutputMemberContentBlockDelta{Value: types.ContentBlockDeltaEvent{
-		ContentBlockIndex: aws.Int32(2), Delta: &types.ContentBlockDeltaMemberToolUse{Value: types.ToolUseBlockDelta{Input: aws.String(`{"city": "Par`)}}}}
+	ev := &event{kind: evDelta, index: 2, toolInput: true, text: []byte(`{"city": "Par`)}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, st, err := tr.translate(ev); err != nil || st != stepEmit {
@@ -273,21 +274,23 @@ func BenchmarkStreamToolArgs(b *testing.B) {
 	}
 }
 
-// BenchmarkStreamEndToEnd measures one event from the wire to a chunk: the SDK's
-// event-stream decoding and JSON deserialization (on its reader goroutines, with
-// its channel hand-offs) plus the translation.
+// BenchmarkStreamEndToEnd measures one event from the wire to a chunk: reading
+// the event-stream message off the response body, decoding its payload, and the
+// translation. The body holds b.N deltas as Bedrock frames them (with its "p"
+// padding); the request that opens the stream is amortized over them.
 func BenchmarkStreamEndToEnd(b *testing.B) {
-	delta := frame(b, "contentBlockDelta", "", []byte(`{"contentBlockIndex":0,"delta":{"text":"The quick brown fox jumps over the lazy dog. "},"p":"abcdefgh"}`))
+	delta := encodeFrame(b, "contentBlockDelta", "", []byte(`{"contentBlockIndex":0,"delta":{"text":"The quick brown fox jumps over the lazy dog. "},"p":"abcdefgh"}`))
 	n := b.N
 	body := make([]byte, 0, len(delta)*n+512)
-	body = append(body, frame(b, "messageStart", "", []byte(`{"role":"assistant"}`))...)
+	body = append(body, encodeFrame(b, "messageStart", "", []byte(`{"role":"assistant"}`))...)
 	for range n {
 		body = append(body, delta...)
 	}
-	body = append(body, frame(b, "messageStop", "", []byte(`{"stopReason":"end_turn"}`))...)
-	body = append(body, frame(b, "metadata", "", []byte(`{"usage":{"inputTokens":1,"outputTokens":1,"totalTokens":2}}`))...)
+	body = append(body, encodeFrame(b, "messageStop", "", []byte(`{"stopReason":"end_turn"}`))...)
+	body = append(body, encodeFrame(b, "metadata", "", []byte(`{"usage":{"inputTokens":1,"outputTokens":1,"totalTokens":2}}`))...)
 	fx := newFixture(b, 200, eventStreamHeader, nil)
 	b.ReportAllocs()
+	b.SetBytes(int64(len(delta)))
 	b.ResetTimer()
 	s, err := openStream(b, fx, body, "")
 	if err != nil {
@@ -301,5 +304,124 @@ func BenchmarkStreamEndToEnd(b *testing.B) {
 			}
 			return
 		}
+	}
+}
+
+func TestStreamFailuresAreClassified(t *testing.T) {
+	start := encodeFrame(t, "messageStart", "", []byte(`{"role":"assistant"}`))
+	var errMsg eventstream.Message
+	errMsg.Headers.Set(":message-type", eventstream.StringValue("error"))
+	errMsg.Headers.Set(":error-code", eventstream.StringValue("InternalFailure"))
+	errMsg.Headers.Set(":error-message", eventstream.StringValue("An internal error occurred."))
+	var oddMsg eventstream.Message
+	oddMsg.Headers.Set(":message-type", eventstream.StringValue("telemetry"))
+	corrupt := encodeFrame(t, "contentBlockDelta", "", []byte(`{"contentBlockIndex":0,"delta":{"text":"x"}}`))
+	corrupt[len(corrupt)-6] ^= 0x20
+	fx := newFixture(t, 200, eventStreamHeader, nil)
+	for _, tc := range []struct {
+		name  string
+		body  []byte
+		class providers.Class
+		code  string
+	}{
+		{"error message", encodeMessage(t, errMsg), providers.ClassUnavailable, "InternalFailure"},
+		{"unknown exception", encodeFrame(t, "", "somethingNewException", []byte(`{"message":"new"}`)), providers.ClassInternal, "SomethingNewException"},
+		{"daily quota exception", encodeFrame(t, "", "throttlingException", []byte(`{"message":"Too many tokens per day, please wait before trying again."}`)), providers.ClassQuota, "ThrottlingException"},
+		{"unknown message type", encodeMessage(t, oddMsg), providers.ClassInternal, ""},
+		{"corrupt message", corrupt, providers.ClassConnection, ""},
+		{"not an event stream", []byte(`{"output":{"message":{"role":"assistant","content":[]}}}`), providers.ClassConnection, ""},
+		{"malformed delta", encodeFrame(t, "contentBlockDelta", "", []byte(`{"contentBlockIndex":"zero","delta":{"text":"x"}}`)), providers.ClassInternal, ""},
+		{"malformed stop", encodeFrame(t, "messageStop", "", []byte(`{"stopReason":7}`)), providers.ClassInternal, ""},
+		{"tool input for a block never started", encodeFrame(t, "contentBlockDelta", "", []byte(`{"contentBlockIndex":4,"delta":{"toolUse":{"input":"{"}}}`)), providers.ClassInternal, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := openStream(t, fx, append(append([]byte(nil), start...), tc.body...), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _, err := drain(t, s)
+			e := asError(t, err)
+			if len(data) != 1 || e.Class != tc.class || e.Code != tc.code || errors.Is(err, providers.ErrTruncated) {
+				t.Errorf("%d chunks, then %+v", len(data), e)
+			}
+		})
+	}
+}
+
+func TestStreamRefusesOtherMediaTypes(t *testing.T) {
+	closed := false
+	fx := newFixture(t, 200, jsonHeader, okConverse)
+	fx.p.client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: jsonHeader.Clone(), Request: r,
+			Body: closeFunc{Reader: bytes.NewReader(okConverse), close: func() { closed = true }}}, nil
+	})
+	_, err := fx.p.ChatStream(context.Background(), chatCall(t, sonnet, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if e := asError(t, err); e.Class != providers.ClassInternal || !strings.Contains(e.Message, "application/json") || !closed {
+		t.Errorf("got %+v, body closed %v", e, closed)
+	}
+}
+
+type closeFunc struct {
+	io.Reader
+	close func()
+}
+
+func (c closeFunc) Close() error { c.close(); return nil }
+
+func TestFinishedStreamsGiveTheirConnectionBack(t *testing.T) {
+	// A stream read to its end leaves its connection to the next request: after
+	// the terminal event the body is read to its end, here a moment later.
+	raw, err := os.ReadFile(filepath.Join("testdata", "stream_text.events.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec recorded
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		t.Fatal(err)
+	}
+	body := rec.body(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
+		_, _ = w.Write(body)
+		http.NewResponseController(w).Flush()
+		time.Sleep(20 * time.Millisecond) // the end of the chunked body comes later
+	}))
+	defer srv.Close()
+	p := newProvider(t, Config{AccessKeyID: testKeyID, SecretAccessKey: testSecret, BaseURL: srv.URL,
+		HTTPClient: providers.NewHTTPClient(time.Second)})
+	var reused []bool
+	for range 3 {
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) { reused = append(reused, info.Reused) }})
+		s, err := p.ChatStream(ctx, chatCall(t, sonnet, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hello"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := drain(t, s); err != io.EOF {
+			t.Fatal(err)
+		}
+	}
+	if len(reused) != 3 || !reused[1] || !reused[2] {
+		t.Errorf("connections reused: %v", reused)
+	}
+}
+
+func TestCloseDuringRecv(t *testing.T) {
+	// Close may come from another goroutine while Recv waits for the next event.
+	f := newFake(t, fakes.BedrockOptions{})
+	f.SetChunkDelay(time.Second)
+	p, _ := fakeProvider(t, f)
+	s, err := p.ChatStream(context.Background(), chatCall(t, sonnet, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hello there"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recv(); err != nil { // the role chunk
+		t.Fatal(err)
+	}
+	time.AfterFunc(50*time.Millisecond, func() { s.Close() })
+	start := time.Now()
+	_, err = s.Recv()
+	if e := asError(t, err); e.Class != providers.ClassConnection || time.Since(start) > 900*time.Millisecond {
+		t.Errorf("after Close: %+v in %v", e, time.Since(start))
 	}
 }

@@ -1,0 +1,267 @@
+package bedrock
+
+import (
+	"encoding/json"
+	"errors"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/switchyard/switchyard/internal/jsonfield"
+	"github.com/switchyard/switchyard/providers"
+)
+
+// A stream sends one contentBlockDelta per few tokens, so that event is read
+// without encoding/json: its members are found in place with jsonfield, and the
+// text is unescaped into a reused buffer only when it has escapes. The other
+// events come a few times per stream and decode into the structs of wire.go.
+
+type eventKind uint8
+
+const (
+	evOther eventKind = iota // contentBlockStop, unknown events: no chunk
+	evMessageStart
+	evBlockStart
+	evDelta
+	evMessageStop
+	evMetadata
+)
+
+// event is one decoded ConverseStream event. Its byte slices point into the
+// frame's payload or the decoder's buffer: valid until the next event is read.
+type event struct {
+	kind  eventKind
+	index int // contentBlockIndex of a block event
+
+	// evDelta: text of a text delta, or the fragment of a toolUse delta.
+	// Reasoning and citation deltas have neither.
+	text      []byte
+	toolInput bool // text is a toolUse input fragment
+
+	// evBlockStart of a toolUse block.
+	toolUse    bool
+	toolUseID  string
+	toolName   string
+	stopReason string      // evMessageStop
+	usage      *tokenUsage // evMetadata
+}
+
+// jsonDecoder reads Bedrock's JSON in place: stream event payloads, and the
+// Converse response (answer.go). Its buffer is reused from value to value.
+type jsonDecoder struct {
+	str []byte // the last unescaped string
+}
+
+var errMalformedEvent = errors.New("malformed event payload")
+
+// decode fills ev from the payload of an event message named eventType.
+func (d *jsonDecoder) decode(eventType, payload []byte, ev *event) error {
+	*ev = event{}
+	switch string(eventType) {
+	case "contentBlockDelta":
+		ev.kind = evDelta
+		return d.scanDelta(payload, ev)
+	case "messageStart":
+		ev.kind = evMessageStart // its only member is the role, always assistant
+		return nil
+	case "contentBlockStart":
+		var v contentBlockStartEvent
+		if err := json.Unmarshal(payload, &v); err != nil {
+			return err
+		}
+		ev.kind, ev.index = evBlockStart, v.ContentBlockIndex
+		if tu := v.Start.ToolUse; tu != nil {
+			ev.toolUse, ev.toolUseID, ev.toolName = true, tu.ToolUseID, tu.Name
+		}
+		return nil
+	case "messageStop":
+		var v messageStopEvent
+		if err := json.Unmarshal(payload, &v); err != nil {
+			return err
+		}
+		ev.kind, ev.stopReason = evMessageStop, v.StopReason
+		return nil
+	case "metadata":
+		var v metadataEvent
+		if err := json.Unmarshal(payload, &v); err != nil {
+			return err
+		}
+		ev.kind, ev.usage = evMetadata, v.Usage
+		return nil
+	}
+	return nil // contentBlockStop, and events added later
+}
+
+// scanDelta reads {"contentBlockIndex": n, "delta": {"text": "..."} or
+// {"toolUse": {"input": "..."}} or another member} (API_runtime_ContentBlockDeltaEvent.html,
+// API_runtime_ContentBlockDelta.html); Bedrock adds a "p" member of padding.
+func (d *jsonDecoder) scanDelta(payload []byte, ev *event) error {
+	var index, delta []byte
+	err := jsonfield.Each(payload, func(k, v []byte) bool {
+		switch string(k) {
+		case "contentBlockIndex":
+			index = v
+		case "delta":
+			delta = v
+		}
+		return true
+	})
+	if err != nil || delta == nil {
+		return errMalformedEvent
+	}
+	if ev.index = parseIndex(index); ev.index < 0 {
+		return errMalformedEvent
+	}
+	var text, toolUse []byte
+	if jsonfield.Each(delta, func(k, v []byte) bool {
+		switch string(k) {
+		case "text":
+			text = v
+		case "toolUse":
+			toolUse = v
+		}
+		return true
+	}) != nil {
+		return errMalformedEvent
+	}
+	if toolUse != nil {
+		if text, err = jsonfield.Get(toolUse, "input"); err != nil {
+			return errMalformedEvent
+		}
+		ev.toolInput = true
+	}
+	if text == nil || string(text) == "null" {
+		return nil // reasoningContent, citation: no chat.completion field
+	}
+	if ev.text, err = d.unquote(text); err != nil {
+		return errMalformedEvent
+	}
+	return nil
+}
+
+// parseIndex reads a small non-negative JSON integer; -1 when it is not one.
+func parseIndex(v []byte) int {
+	if len(v) == 0 || len(v) > 9 {
+		return -1
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+var errBadString = errors.New("malformed JSON string")
+
+// unquote decodes a raw JSON string value. Text without escapes, the common case,
+// is returned in place; escaped text is decoded into the reused buffer.
+func (d *jsonDecoder) unquote(v []byte) ([]byte, error) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return nil, errBadString
+	}
+	v = v[1 : len(v)-1]
+	esc := -1
+	for i, c := range v {
+		if c == '\\' {
+			esc = i
+			break
+		}
+		if c < 0x20 || c == '"' {
+			return nil, errBadString
+		}
+	}
+	if esc < 0 {
+		return v, nil
+	}
+	b := append(d.str[:0], v[:esc]...)
+	for i := esc; i < len(v); i++ {
+		c := v[i]
+		if c != '\\' {
+			if c < 0x20 || c == '"' {
+				return nil, errBadString
+			}
+			b = append(b, c)
+			continue
+		}
+		i++
+		if i >= len(v) {
+			return nil, errBadString
+		}
+		switch v[i] {
+		case '"', '\\', '/':
+			b = append(b, v[i])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := hex4(v[i+1:])
+			if !ok {
+				return nil, errBadString
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				// A surrogate pair spans two escapes; a lone half is U+FFFD, as
+				// encoding/json decodes it.
+				r2, ok2 := rune(-1), false
+				if i+2 < len(v) && v[i+1] == '\\' && v[i+2] == 'u' {
+					r2, ok2 = hex4(v[i+3:])
+				}
+				if dec := utf16.DecodeRune(r, r2); ok2 && dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return nil, errBadString
+		}
+	}
+	d.str = b
+	return b, nil
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// bytesString views b as a string without copying. Only for values that the
+// callee copies at once and does not keep (the StreamEncoder's appends), so that
+// a delta costs no allocation.
+func bytesString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// malformed is the error of an event whose payload could not be read.
+func malformed(eventType []byte, err error) *providers.Error {
+	return &providers.Error{Class: providers.ClassInternal, Err: err,
+		Message: "Bedrock sent a malformed " + string(eventType) + " event"}
+}
