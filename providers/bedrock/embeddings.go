@@ -118,7 +118,7 @@ func (p *Provider) titan(ctx context.Context, call *providers.EmbedCall, texts [
 				InputTextTokenCount *int      `json:"inputTextTokenCount"`
 			}
 			if err := json.Unmarshal(raw, &out); err != nil || out.Embedding == nil {
-				errs[i] = &providers.Error{Class: providers.ClassInternal, Err: err, Message: "Bedrock sent an unreadable Titan embedding"}
+				errs[i] = &providers.Error{Class: providers.ClassDecode, Err: err, Message: "Bedrock sent an unreadable Titan embedding"}
 				cancel()
 				return
 			}
@@ -165,7 +165,7 @@ func (p *Provider) cohere(ctx context.Context, call *providers.EmbedCall, texts 
 		}
 		got, err := cohereVectors(raw)
 		if err != nil || len(got) != len(batch) {
-			return nil, 0, &providers.Error{Class: providers.ClassInternal, Err: err,
+			return nil, 0, &providers.Error{Class: providers.ClassDecode, Err: err,
 				Message: fmt.Sprintf("Bedrock sent an unreadable Cohere embedding (%d vectors for %d texts)", len(got), len(batch))}
 		}
 		vecs = append(vecs, got...)

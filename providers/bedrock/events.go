@@ -262,6 +262,6 @@ func bytesString(b []byte) string {
 
 // malformed is the error of an event whose payload could not be read.
 func malformed(eventType []byte, err error) *providers.Error {
-	return &providers.Error{Class: providers.ClassInternal, Err: err,
+	return &providers.Error{Class: providers.ClassDecode, Err: err,
 		Message: "Bedrock sent a malformed " + string(eventType) + " event"}
 }

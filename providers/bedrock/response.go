@@ -16,11 +16,11 @@ import (
 func translateResponse(raw []byte, model, jsonTool, id string, created int64) (*providers.Response, error) {
 	var out converseResponse
 	if err := decodeConverse(raw, &out); err != nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "Bedrock sent an unreadable Converse response"}
+		return nil, &providers.Error{Class: providers.ClassDecode, Err: err, Message: "Bedrock sent an unreadable Converse response"}
 	}
 	msg := out.Output.Message
 	if msg == nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Message: "Bedrock answered without a message"}
+		return nil, &providers.Error{Class: providers.ClassDecode, Message: "Bedrock answered without a message"}
 	}
 	var text []byte
 	var calls []providers.ToolCall
@@ -30,7 +30,7 @@ func translateResponse(raw []byte, model, jsonTool, id string, created int64) (*
 		case b.ToolUse != nil:
 			args, err := toolInput(b.ToolUse.Input)
 			if err != nil {
-				return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "Bedrock sent unreadable tool input"}
+				return nil, &providers.Error{Class: providers.ClassDecode, Err: err, Message: "Bedrock sent unreadable tool input"}
 			}
 			if jsonTool != "" && b.ToolUse.Name == jsonTool {
 				text = append(text, args...)

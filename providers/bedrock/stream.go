@@ -93,7 +93,7 @@ func (s *stream) read() error {
 	case "error":
 		return streamError(string(f.errorCode), string(f.errorMessage))
 	}
-	return &providers.Error{Class: providers.ClassInternal,
+	return &providers.Error{Class: providers.ClassDecode,
 		Message: "Bedrock sent an event-stream message of unknown type " + string(f.messageType)}
 }
 
@@ -149,7 +149,7 @@ func (t *translator) translate(ev *event) (providers.Chunk, step, error) {
 			return providers.Chunk{}, stepSkip, nil
 		}
 		if len(t.blocks) >= maxToolBlocks {
-			return providers.Chunk{}, stepSkip, &providers.Error{Class: providers.ClassInternal,
+			return providers.Chunk{}, stepSkip, &providers.Error{Class: providers.ClassDecode,
 				Message: "Bedrock opened too many tool-use blocks"}
 		}
 		if t.jsonTool != "" && ev.toolName == t.jsonTool {
@@ -169,7 +169,7 @@ func (t *translator) translate(ev *event) (providers.Chunk, step, error) {
 		}
 		tool, ok := t.tool(ev.index)
 		if !ok {
-			return providers.Chunk{}, stepSkip, &providers.Error{Class: providers.ClassInternal,
+			return providers.Chunk{}, stepSkip, &providers.Error{Class: providers.ClassDecode,
 				Message: "Bedrock streamed tool input for a content block that never started"}
 		}
 		if tool < 0 {

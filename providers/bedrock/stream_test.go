@@ -327,12 +327,12 @@ func TestStreamFailuresAreClassified(t *testing.T) {
 		{"error message", encodeMessage(t, errMsg), providers.ClassUnavailable, "InternalFailure"},
 		{"unknown exception", encodeFrame(t, "", "somethingNewException", []byte(`{"message":"new"}`)), providers.ClassInternal, "SomethingNewException"},
 		{"daily quota exception", encodeFrame(t, "", "throttlingException", []byte(`{"message":"Too many tokens per day, please wait before trying again."}`)), providers.ClassQuota, "ThrottlingException"},
-		{"unknown message type", encodeMessage(t, oddMsg), providers.ClassInternal, ""},
+		{"unknown message type", encodeMessage(t, oddMsg), providers.ClassDecode, ""},
 		{"corrupt message", corrupt, providers.ClassConnection, ""},
 		{"not an event stream", []byte(`{"output":{"message":{"role":"assistant","content":[]}}}`), providers.ClassConnection, ""},
-		{"malformed delta", encodeFrame(t, "contentBlockDelta", "", []byte(`{"contentBlockIndex":"zero","delta":{"text":"x"}}`)), providers.ClassInternal, ""},
-		{"malformed stop", encodeFrame(t, "messageStop", "", []byte(`{"stopReason":7}`)), providers.ClassInternal, ""},
-		{"tool input for a block never started", encodeFrame(t, "contentBlockDelta", "", []byte(`{"contentBlockIndex":4,"delta":{"toolUse":{"input":"{"}}}`)), providers.ClassInternal, ""},
+		{"malformed delta", encodeFrame(t, "contentBlockDelta", "", []byte(`{"contentBlockIndex":"zero","delta":{"text":"x"}}`)), providers.ClassDecode, ""},
+		{"malformed stop", encodeFrame(t, "messageStop", "", []byte(`{"stopReason":7}`)), providers.ClassDecode, ""},
+		{"tool input for a block never started", encodeFrame(t, "contentBlockDelta", "", []byte(`{"contentBlockIndex":4,"delta":{"toolUse":{"input":"{"}}}`)), providers.ClassDecode, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := openStream(t, fx, append(append([]byte(nil), start...), tc.body...), "")
