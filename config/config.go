@@ -195,6 +195,8 @@ type Cache struct {
 	MaxEntries int `mapstructure:"max_entries"`
 	// TTL of an entry unless the alias sets its own. Default 1h.
 	TTL time.Duration `mapstructure:"ttl"`
+	// MaxBytes bounds the stored answers' total size. Default 64 MiB.
+	MaxBytes int64 `mapstructure:"max_bytes"`
 }
 
 // ModelCache opts an alias into the response cache.

@@ -36,7 +36,7 @@ func defaults() Config {
 			Retry:           Retry{BaseDelay: DefaultRetryBaseDelay, MaxDelay: DefaultRetryMaxDelay},
 		},
 		State:   State{Driver: "embedded", KeyPrefix: "switchyard:", Timeout: 250 * time.Millisecond},
-		Cache:   Cache{MaxEntries: 10000, TTL: time.Hour},
+		Cache:   Cache{MaxEntries: 10000, TTL: time.Hour, MaxBytes: 64 << 20},
 		Log:     Log{Level: "info", Format: "json", AccessSampling: 1},
 		Tracing: Tracing{Endpoint: "http://localhost:4318/v1/traces", ServiceName: "switchyard", SampleRatio: 1},
 	}

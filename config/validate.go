@@ -43,6 +43,9 @@ func (c *Config) validate(ps *problems) {
 	if c.Cache.TTL <= 0 {
 		ps.add("cache.ttl", "must be positive")
 	}
+	if c.Cache.MaxBytes <= 0 {
+		ps.add("cache.max_bytes", "must be positive")
+	}
 	c.validatePricing(ps)
 	if c.Resilience.MaxAttempts < 1 {
 		ps.add("resilience.max_attempts", "must be at least 1")

@@ -50,6 +50,8 @@ type Alias struct {
 	OnContentFilter string
 	// SLO is the p95 latency target of strategy cost_slo.
 	SLO time.Duration
+	// Cache is the alias's response-cache setting.
+	Cache config.ModelCache
 }
 
 // Router holds the aliases of one configuration.
@@ -79,7 +81,7 @@ func NewRouter(cfg *config.Config, provs map[string]providers.Provider, pool *he
 			return nil, fmt.Errorf("model %q: %w", m.Name, err)
 		}
 		a := &Alias{Name: m.Name, Strategy: strategy, StrategyName: m.Strategy, Fallbacks: m.Fallbacks,
-			HedgeAfter: m.HedgeAfter, OnContentFilter: m.OnContentFilter, SLO: m.SLO}
+			HedgeAfter: m.HedgeAfter, OnContentFilter: m.OnContentFilter, SLO: m.SLO, Cache: m.Cache}
 		byPriority := map[int][]*Target{}
 		for _, t := range m.Targets {
 			pc := cfg.Provider(t.Provider)

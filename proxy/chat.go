@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/internal/jsonfield"
 	"github.com/switchyard/switchyard/policy"
 	"github.com/switchyard/switchyard/providers"
@@ -63,11 +64,28 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, 
 	if a.rate.Allowed {
 		setRateHeaders(w.Header(), &a.rate)
 	}
+	use := s.cacheFor(r, ex, a.plan.Alias, req)
+	if use != nil {
+		if e, ok := s.cache.Get(use.key); ok && s.serveCached(w, ex, e, req) {
+			s.metrics.CacheRequests.WithLabelValues(ex.alias, "hit").Inc()
+			if e.Priced {
+				s.metrics.CacheSavings.WithLabelValues(ex.alias).Add(e.Cost)
+			}
+			ex.priced = true // a hit costs nothing
+			return
+		}
+		s.metrics.CacheRequests.WithLabelValues(ex.alias, "miss").Inc()
+		ex.cacheResult = "miss"
+		w.Header().Set("X-Switchyard-Cache", "miss")
+	}
 	ctx, cancel := context.WithTimeoutCause(r.Context(), rt.cfg.Resilience.Timeouts.Total, errRequestTimeout)
 	defer cancel()
 	x := &execution{reqCtx: ctx, s: s, rt: rt, plan: a.plan,
 		job: job{chat: req, stream: req.Stream, header: forwardHeaders(r)},
 		log: s.log.With(zap.String("request_id", r.Header.Get("X-Request-Id")))}
+	if use != nil && req.Stream {
+		x.tap = &cache.Assembler{}
+	}
 	ex.x = x
 	p, aerr := x.run(ctx)
 	if aerr != nil {
@@ -86,6 +104,15 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, 
 		s.metrics.InFlight.WithLabelValues("stream").Dec()
 	}
 	ex.cost, ex.priced = ex.served.cost, ex.served.priced
+	if use != nil {
+		completion := []byte(nil)
+		if p.resp != nil {
+			completion = p.resp.Body
+		} else if c, err := x.tap.Completion(); err == nil {
+			completion = c
+		}
+		s.storeAnswer(use, ex, completion)
+	}
 }
 
 // resolveAlias finds the alias a client named and checks the key may use it.

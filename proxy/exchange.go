@@ -36,6 +36,8 @@ type exchange struct {
 	priced bool
 	// reqBody and respBody are kept only when log.bodies is on.
 	reqBody, respBody []byte
+	// cacheResult is hit or miss when the request used the response cache.
+	cacheResult string
 }
 
 func (s *Server) begin(r *http.Request, kind string) *exchange {
@@ -57,8 +59,11 @@ func (e *exchange) end() {
 	m.InFlight.WithLabelValues("request").Dec()
 	elapsed := time.Since(e.start)
 	provider := ""
-	if e.target != nil {
+	switch {
+	case e.target != nil:
 		provider = e.target.ProviderName
+	case e.cacheResult == "hit":
+		provider = "cache"
 	}
 	if e.status == 0 {
 		e.status = http.StatusOK
@@ -133,6 +138,9 @@ func (e *exchange) log(elapsed time.Duration, statusClass string) {
 	}
 	if e.priced {
 		fields = append(fields, zap.Float64("cost_usd", e.cost))
+	}
+	if e.cacheResult != "" {
+		fields = append(fields, zap.String("cache", e.cacheResult))
 	}
 	if e.err != nil {
 		fields = append(fields, zap.String("error", e.err.Message))

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/policy"
 	"github.com/switchyard/switchyard/providers"
 )
@@ -42,6 +43,8 @@ type execution struct {
 	lastErr    *providers.Error
 	lastT      *policy.Target
 	retries    int
+	// tap, when set, sees every relayed chunk (to cache a streamed answer).
+	tap *cache.Assembler
 }
 
 // attemptRecord is one attempt, for the access log and X-Switchyard-Attempts.

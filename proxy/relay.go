@@ -90,6 +90,9 @@ func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage
 		if usage != nil {
 			out.usage, out.usageKnown = *usage, true
 		}
+		if x.tap != nil {
+			_ = x.tap.Add(data) // an error sticks; Completion reports it
+		}
 		if usageOnly && !includeUsage {
 			return nil
 		}

@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
 
+	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/config"
 	"github.com/switchyard/switchyard/health"
 	"github.com/switchyard/switchyard/providers/registry"
@@ -51,6 +52,7 @@ type Server struct {
 	tracing         *telemetry.Tracing
 	pool            *health.Pool
 	store           state.Store
+	cache           *cache.Cache
 	registryOptions registry.Options
 	version         string
 	load            func() (*config.Config, error)
@@ -84,6 +86,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.tracing = tracing
+	s.cache = cache.New(opts.Config.Cache.MaxEntries, opts.Config.Cache.MaxBytes)
 	s.store = opts.Store
 	if s.store == nil {
 		store, err := state.Open(opts.Config.State, opts.Logger.Named("state"))
