@@ -21,6 +21,9 @@ type Config struct {
 	Listen string `mapstructure:"listen"`
 	// AdminListen serves /metrics, /healthz, /readyz and /admin/. Default 127.0.0.1:9090.
 	AdminListen string `mapstructure:"admin_listen"`
+	// AdminToken, when set, is required (Authorization: Bearer) on /admin/ endpoints;
+	// /metrics and the probes stay open for Prometheus and the kubelet.
+	AdminToken Secret `mapstructure:"admin_token"`
 	// MaxBodyBytes caps a request body in bytes; larger bodies get 413. Default 8 MiB.
 	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
 	// ShutdownGrace bounds how long in-flight requests may take after the listener

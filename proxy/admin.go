@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -20,8 +22,8 @@ func (s *Server) AdminHandler() http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	mux.HandleFunc("GET /admin/targets", s.handleTargets)
-	mux.HandleFunc("POST /admin/reload", s.handleReload)
+	mux.HandleFunc("GET /admin/targets", s.adminOnly(s.handleTargets))
+	mux.HandleFunc("POST /admin/reload", s.adminOnly(s.handleReload))
 	return mux
 }
 
@@ -61,4 +63,21 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded"})
+}
+
+// adminOnly requires admin_token, when one is configured, on /admin/ endpoints.
+func (s *Server) adminOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		want := s.Config().AdminToken.Reveal()
+		if want != "" {
+			got := sha256.Sum256([]byte(credential(r)))
+			exp := sha256.Sum256([]byte(want))
+			if subtle.ConstantTimeCompare(got[:], exp[:]) != 1 {
+				writeError(w, errorf(http.StatusUnauthorized, "invalid_request_error", "invalid_admin_token", "",
+					"The admin endpoints need the admin token (Authorization: Bearer <admin_token>)."))
+				return
+			}
+		}
+		next(w, r)
+	}
 }

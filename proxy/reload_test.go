@@ -174,3 +174,19 @@ func TestConfigFileWatched(t *testing.T) {
 		t.Error("a change to the watched file was not applied")
 	}
 }
+
+func TestAdminTokenGuardsAdminEndpoints(t *testing.T) {
+	e := newEnv(t, reloadBefore+"admin_token: s3cret-admin\n", "a", "b", "c", "d")
+	if status, _ := e.reload(t); status != 401 {
+		t.Errorf("reload without the token: %d", status)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.admin+"/admin/reload", nil)
+	req.Header.Set("Authorization", "Bearer s3cret-admin")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("reload with the token: %v %v", resp, err)
+	}
+	if r, err := http.Get(e.admin + "/metrics"); err != nil || r.StatusCode != 200 {
+		t.Errorf("metrics must stay open: %v %v", r, err)
+	}
+}
