@@ -42,6 +42,7 @@ type Config struct {
 	// Budget is the global budget, across all keys and teams.
 	Budget     *Budget    `mapstructure:"budget"`
 	Cache      Cache      `mapstructure:"cache"`
+	Responses  Responses  `mapstructure:"responses"`
 	Resilience Resilience `mapstructure:"resilience"`
 	// Pricing overrides the built-in price catalog per provider name and model.
 	Pricing []Price `mapstructure:"pricing"`
@@ -200,6 +201,21 @@ type Cache struct {
 	TTL time.Duration `mapstructure:"ttl"`
 	// MaxBytes bounds the stored answers' total size. Default 64 MiB.
 	MaxBytes int64 `mapstructure:"max_bytes"`
+}
+
+// Responses configures the Responses API's stored conversations (in the state store).
+type Responses struct {
+	// Retention keeps a stored response this long after its creation. Default 720h.
+	Retention time.Duration `mapstructure:"retention"`
+	// MaxChainItems and MaxChainBytes bound one conversation; a turn beyond them is
+	// refused (400 conversation_too_large). Defaults 4096 items, 64 MiB.
+	MaxChainItems int   `mapstructure:"max_chain_items"`
+	MaxChainBytes int64 `mapstructure:"max_chain_bytes"`
+	// CacheSize is the number of decoded responses kept in memory. Default 1024.
+	CacheSize int `mapstructure:"cache_size"`
+	// ShareTeam lets every key of a team read and continue the team's responses.
+	// Default false: only the key that created a response sees it.
+	ShareTeam bool `mapstructure:"share_team"`
 }
 
 // ModelCache opts an alias into the response cache.

@@ -49,7 +49,7 @@ func TestExampleValidates(t *testing.T) {
 		bare.ShutdownGrace != cfg.ShutdownGrace || bare.DrainDelay != cfg.DrainDelay ||
 		bare.Resilience.MaxAttempts != cfg.Resilience.MaxAttempts || bare.Resilience.Timeouts != cfg.Resilience.Timeouts ||
 		bare.Resilience.MaxCooldown != cfg.Resilience.MaxCooldown || bare.Resilience.Retry != cfg.Resilience.Retry ||
-		bare.State != cfg.State || bare.Log != cfg.Log || bare.Cache != cfg.Cache || bare.Tracing != cfg.Tracing {
+		bare.State != cfg.State || bare.Log != cfg.Log || bare.Cache != cfg.Cache || bare.Tracing != cfg.Tracing || bare.Responses != cfg.Responses {
 		t.Errorf("config.example.yaml and the code disagree on defaults:\nexample %+v\ndefaults %+v", cfg, bare)
 	}
 }

@@ -35,8 +35,10 @@ func defaults() Config {
 			DefaultCooldown: DefaultCooldown,
 			Retry:           Retry{BaseDelay: DefaultRetryBaseDelay, MaxDelay: DefaultRetryMaxDelay},
 		},
-		State:   State{Driver: "embedded", KeyPrefix: "switchyard:", Timeout: 250 * time.Millisecond},
-		Cache:   Cache{MaxEntries: 10000, TTL: time.Hour, MaxBytes: 64 << 20},
+		State: State{Driver: "embedded", KeyPrefix: "switchyard:", Timeout: 250 * time.Millisecond},
+		Cache: Cache{MaxEntries: 10000, TTL: time.Hour, MaxBytes: 64 << 20},
+		Responses: Responses{Retention: 720 * time.Hour, MaxChainItems: 4096, MaxChainBytes: 64 << 20,
+			CacheSize: 1024},
 		Log:     Log{Level: "info", Format: "json", AccessSampling: 1},
 		Tracing: Tracing{Endpoint: "http://localhost:4318/v1/traces", ServiceName: "switchyard", SampleRatio: 1},
 	}

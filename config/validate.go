@@ -46,6 +46,12 @@ func (c *Config) validate(ps *problems) {
 	if c.Cache.MaxBytes <= 0 {
 		ps.add("cache.max_bytes", "must be positive")
 	}
+	if c.Responses.Retention <= 0 {
+		ps.add("responses.retention", "must be positive")
+	}
+	if c.Responses.MaxChainItems <= 0 || c.Responses.MaxChainBytes <= 0 {
+		ps.add("responses", "max_chain_items and max_chain_bytes must be positive")
+	}
 	c.validatePricing(ps)
 	if c.Resilience.MaxAttempts < 1 {
 		ps.add("resilience.max_attempts", "must be at least 1")

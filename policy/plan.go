@@ -22,6 +22,9 @@ type Plan struct {
 	// decision restricts targets and may replace the strategy (nil: no rules).
 	decision *Decision
 	strategy Strategy
+	// preferFit picks, within a tier, targets whose known context window holds the
+	// estimated prompt, when there are any.
+	preferFit bool
 
 	sawUnavailable bool
 }
@@ -72,6 +75,31 @@ func (p *Plan) Eligible() bool {
 	return false
 }
 
+// PreferFit makes the plan prefer targets whose context window holds the estimated
+// prompt (long Responses API conversations).
+func (p *Plan) PreferFit() { p.preferFit = true }
+
+// fitting keeps the candidates whose window is unknown or large enough, unless none
+// is: then all stay, and the request finds out (or truncates).
+func fitting(cands []*Target, tokens int) []*Target {
+	n := 0
+	for _, t := range cands {
+		if t.ContextWindow == 0 || tokens <= t.ContextWindow {
+			n++
+		}
+	}
+	if n == 0 || n == len(cands) {
+		return cands
+	}
+	out := make([]*Target, 0, n)
+	for _, t := range cands {
+		if t.ContextWindow == 0 || tokens <= t.ContextWindow {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // EachEligible calls fn for every target the rules allow, whatever its health.
 func (p *Plan) EachEligible(fn func(*Target)) {
 	for _, a := range p.chain {
@@ -108,6 +136,9 @@ func (p *Plan) Next() *Target {
 					continue
 				}
 				cands = append(cands, t)
+			}
+			if p.preferFit {
+				cands = fitting(cands, p.Estimate.PromptTokens)
 			}
 			if len(cands) > 0 {
 				strategy := a.Strategy

@@ -110,9 +110,13 @@ func (x *execution) attempt(ctx context.Context, t *policy.Target) (*prepared, *
 // chat sends a non-streamed request; the first byte is the response's first byte,
 // seen through an httptrace hook so that a long generation is not cut by first_byte.
 func (x *execution) chat(ctx context.Context, t *policy.Target, firstByte *time.Timer, header http.Header) (*providers.Response, *providers.Error) {
+	req, perr := x.job.request(t)
+	if perr != nil {
+		return nil, perr
+	}
 	trace := &httptrace.ClientTrace{GotFirstResponseByte: func() { firstByte.Stop() }}
 	resp, err := t.Provider.Chat(httptrace.WithClientTrace(ctx, trace),
-		&providers.Call{Request: x.job.chat, Model: t.Model, Header: header})
+		&providers.Call{Request: req, Model: t.Model, Header: header})
 	if err != nil {
 		return nil, providers.AsError(err)
 	}
@@ -138,7 +142,11 @@ func (x *execution) embed(ctx context.Context, t *policy.Target, firstByte *time
 // openStream opens the upstream stream and reads until its first content chunk,
 // holding back the chunks before it (role, Azure's prompt filter results).
 func (x *execution) openStream(ctx context.Context, t *policy.Target, p *prepared, header http.Header) *providers.Error {
-	st, err := t.Provider.ChatStream(ctx, &providers.Call{Request: x.job.chat, Model: t.Model, Header: header})
+	req, perr := x.job.request(t)
+	if perr != nil {
+		return perr
+	}
+	st, err := t.Provider.ChatStream(ctx, &providers.Call{Request: req, Model: t.Model, Header: header})
 	if err != nil {
 		return providers.AsError(err)
 	}

@@ -77,27 +77,44 @@ func (s *Server) serveCached(w http.ResponseWriter, ex *exchange, e *cache.Entry
 	h.Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	sink := chatSink{includeUsage: req.IncludeUsage}
+	var err error
 	for _, c := range chunks {
-		if c.UsageOnly && !req.IncludeUsage {
-			continue
-		}
-		if ex.served.firstToken.IsZero() {
+		if ex.served.firstToken.IsZero() && !c.UsageOnly {
 			ex.served.firstToken = time.Now()
 		}
-		w.Write(dataPrefix)
-		w.Write(c.Data)
-		w.Write(eventEnd)
+		if err = sink.chunk(w, c.Data, c.UsageOnly); err != nil {
+			break
+		}
 	}
-	w.Write(doneEvent)
-	ex.served.clientGone = rc.Flush() != nil
+	if err == nil {
+		err = sink.done(w)
+	}
+	ex.served.clientGone = err != nil || rc.Flush() != nil
 	return true
 }
 
-// storeAnswer keeps a complete, successful answer for the requests that follow.
-func (s *Server) storeAnswer(use *cacheUse, ex *exchange, completion []byte) {
-	if completion == nil || ex.served.streamErr != nil || ex.served.clientGone || ex.target == nil {
-		return
+// storeBeforeDone stores a complete answer in the cache just before its end reaches
+// the client, so that the client's next request finds it: a non-streamed answer as
+// it is, a stream as the completion its chunks assemble into.
+func (s *Server) storeBeforeDone(x *execution, use *cacheUse, stream bool) {
+	if stream {
+		x.tap = &cache.Assembler{}
 	}
-	s.cache.Put(use.key, &cache.Entry{Completion: completion, Usage: ex.served.usage, Cost: ex.cost, Priced: ex.priced,
-		Provider: ex.target.ProviderName, Model: ex.target.Model}, use.ttl)
+	x.beforeDone = func(t *policy.Target, out *served, body []byte) {
+		e := &cache.Entry{Usage: out.usage, Cost: out.cost, Priced: out.priced, Provider: t.ProviderName, Model: t.Model}
+		if !stream {
+			e.Completion = body
+		} else {
+			completion, err := x.tap.Completion()
+			if err != nil {
+				return
+			}
+			e.Completion = completion
+			e.Cost, e.Priced = x.streamCost(t, out)
+		}
+		if e.Completion != nil {
+			s.cache.Put(use.key, e, use.ttl)
+		}
+	}
 }

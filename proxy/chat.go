@@ -8,7 +8,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/internal/jsonfield"
 	"github.com/switchyard/switchyard/policy"
 	"github.com/switchyard/switchyard/providers"
@@ -83,8 +82,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, 
 	x := &execution{reqCtx: ctx, s: s, rt: rt, plan: a.plan,
 		job: job{chat: req, stream: req.Stream, header: forwardHeaders(r)},
 		log: s.log.With(zap.String("request_id", r.Header.Get("X-Request-Id")))}
-	if use != nil && req.Stream {
-		x.tap = &cache.Assembler{}
+	if use != nil {
+		s.storeBeforeDone(x, use, req.Stream)
 	}
 	ex.x = x
 	p, aerr := x.run(ctx)
@@ -100,19 +99,10 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, 
 		}
 	} else {
 		s.metrics.InFlight.WithLabelValues("stream").Inc()
-		ex.served = x.relayStream(w, p, req.IncludeUsage)
+		ex.served = x.relayStream(w, p, chatSink{includeUsage: req.IncludeUsage})
 		s.metrics.InFlight.WithLabelValues("stream").Dec()
 	}
 	ex.cost, ex.priced = ex.served.cost, ex.served.priced
-	if use != nil {
-		completion := []byte(nil)
-		if p.resp != nil {
-			completion = p.resp.Body
-		} else if c, err := x.tap.Completion(); err == nil {
-			completion = c
-		}
-		s.storeAnswer(use, ex, completion)
-	}
 }
 
 // resolveAlias finds the alias a client named and checks the key may use it.

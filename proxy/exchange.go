@@ -38,6 +38,8 @@ type exchange struct {
 	reqBody, respBody []byte
 	// cacheResult is hit or miss when the request used the response cache.
 	cacheResult string
+	// turns is the Responses API conversation's turn count, this one included.
+	turns int
 }
 
 func (s *Server) begin(r *http.Request, kind string) *exchange {
@@ -141,6 +143,9 @@ func (e *exchange) log(elapsed time.Duration, statusClass string) {
 	}
 	if e.cacheResult != "" {
 		fields = append(fields, zap.String("cache", e.cacheResult))
+	}
+	if e.turns > 0 {
+		fields = append(fields, zap.Int("conversation_turns", e.turns))
 	}
 	if e.err != nil {
 		fields = append(fields, zap.String("error", e.err.Message))

@@ -19,10 +19,25 @@ import (
 
 // job is what one attempt sends: a chat request (streamed or not) or embeddings.
 type job struct {
-	chat   *providers.Request
-	embed  *providers.EmbedCall
-	stream bool
-	header http.Header // forwarded upstream (traceparent)
+	chat *providers.Request
+	// chatFor, when set, builds the chat request for one target (a Responses API
+	// conversation fitted to the target's context window); chat is its default.
+	chatFor func(*policy.Target) (*providers.Request, error)
+	embed   *providers.EmbedCall
+	stream  bool
+	header  http.Header // forwarded upstream (traceparent)
+}
+
+// request is the chat request to send to t.
+func (j *job) request(t *policy.Target) (*providers.Request, *providers.Error) {
+	if j.chatFor == nil {
+		return j.chat, nil
+	}
+	r, err := j.chatFor(t)
+	if err != nil {
+		return nil, providers.AsError(err)
+	}
+	return r, nil
 }
 
 // execution is one client request's way through its plan: attempts on targets until
@@ -45,6 +60,10 @@ type execution struct {
 	retries    int
 	// tap, when set, sees every relayed chunk (to cache a streamed answer).
 	tap *cache.Assembler
+	// beforeDone, when set, runs when a stream completed, before its end is
+	// written: a client's next request must find what this one stored.
+	// body is the non-streamed answer (nil for streams).
+	beforeDone func(t *policy.Target, out *served, body []byte)
 }
 
 // attemptRecord is one attempt, for the access log and X-Switchyard-Attempts.

@@ -15,6 +15,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/embeddings", s.api("embeddings", s.handleEmbeddings))
 	mux.HandleFunc("GET /v1/models", s.api("models", s.handleModels))
 	mux.HandleFunc("GET /v1/models/{id...}", s.api("models", s.handleModel))
+	mux.HandleFunc("POST /v1/responses", s.api("responses", s.handleResponsesCreate))
+	mux.HandleFunc("GET /v1/responses/{id}", s.api("responses", s.handleResponsesGet))
+	mux.HandleFunc("DELETE /v1/responses/{id}", s.api("responses", s.handleResponsesDelete))
+	mux.HandleFunc("GET /v1/responses/{id}/input_items", s.api("responses", s.handleResponsesInputItems))
 	// Azure OpenAI SDKs address deployments by path; the deployment is the alias.
 	mux.HandleFunc("POST /openai/deployments/{deployment}/chat/completions", s.api("chat", s.handleAzureChat))
 	mux.HandleFunc("POST /openai/deployments/{deployment}/embeddings", s.api("embeddings", s.handleAzureEmbeddings))

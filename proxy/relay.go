@@ -51,11 +51,16 @@ func (x *execution) writeResponse(w http.ResponseWriter, p *prepared) served {
 	if priced {
 		h.Set("X-Switchyard-Cost-Usd", strconv.FormatFloat(usd, 'f', -1, 64))
 	}
+	out := served{usage: p.resp.Usage, usageKnown: true, cost: usd, priced: priced}
+	if x.beforeDone != nil {
+		x.beforeDone(t, &out, p.resp.Body)
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(p.resp.Body)))
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(p.resp.Body)
-	return served{usage: p.resp.Usage, usageKnown: true, clientGone: err != nil, cost: usd, priced: priced}
+	out.clientGone = err != nil
+	return out
 }
 
 var (
@@ -69,7 +74,7 @@ var (
 // upstream chunk as it arrives, each flushed at once. Once the first byte is sent
 // nothing is retried: an upstream failure ends the stream with an OpenAI-style error
 // event and counts against the target.
-func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage bool) (out served) {
+func (x *execution) relayStream(w http.ResponseWriter, p *prepared, sink streamSink) (out served) {
 	defer p.release()
 	defer func() { out.cost, out.priced = x.streamCost(p.target, &out) }()
 	defer func() {
@@ -93,22 +98,13 @@ func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage
 		if x.tap != nil {
 			_ = x.tap.Add(data) // an error sticks; Completion reports it
 		}
-		if usageOnly && !includeUsage {
-			return nil
-		}
 		if !usageOnly {
 			if out.firstToken.IsZero() {
 				out.firstToken = time.Now()
 			}
 			out.contentChunks++
 		}
-		if _, err := w.Write(dataPrefix); err != nil {
-			return err
-		}
-		if _, err := w.Write(data); err != nil {
-			return err
-		}
-		if _, err := w.Write(eventEnd); err != nil {
+		if err := sink.chunk(w, data, usageOnly); err != nil {
 			return err
 		}
 		return rc.Flush()
@@ -133,7 +129,10 @@ func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage
 		}
 	}
 	if p.ended || errors.Is(err, io.EOF) {
-		_, werr := w.Write(doneEvent)
+		if x.beforeDone != nil {
+			x.beforeDone(p.target, &out, nil)
+		}
+		werr := sink.done(w)
 		if werr == nil {
 			werr = rc.Flush()
 		}
@@ -163,9 +162,54 @@ func (x *execution) relayStream(w http.ResponseWriter, p *prepared, includeUsage
 	t.Health.Observe(false, time.Since(p.start), 0)
 	x.observeAttempt(t, perr.Class.String(), http.StatusOK, time.Since(p.start))
 	endAttemptSpan(p.span, perr.Class.String(), nil, "")
-	body, _ := json.Marshal(streamErrorDoc(perr))
-	_ = send(body, nil, false)
+	if sink.fail(w, perr) == nil {
+		_ = rc.Flush()
+	}
 	return out
+}
+
+// streamSink renders a relayed stream in the client's protocol: chat completion
+// chunks, or Responses API events.
+type streamSink interface {
+	// chunk writes one chunk; usage-only chunks reach it too, it decides.
+	chunk(w io.Writer, data []byte, usageOnly bool) error
+	// done writes the successful end of the stream.
+	done(w io.Writer) error
+	// fail writes the event that ends a failed stream.
+	fail(w io.Writer, e *providers.Error) error
+}
+
+// chatSink writes chat.completion.chunk events, drops the usage chunk unless the
+// client asked for it, and ends with data: [DONE].
+type chatSink struct{ includeUsage bool }
+
+func (c chatSink) chunk(w io.Writer, data []byte, usageOnly bool) error {
+	if usageOnly && !c.includeUsage {
+		return nil
+	}
+	return writeData(w, data)
+}
+
+func (chatSink) done(w io.Writer) error {
+	_, err := w.Write(doneEvent)
+	return err
+}
+
+func (chatSink) fail(w io.Writer, e *providers.Error) error {
+	body, _ := json.Marshal(streamErrorDoc(e))
+	return writeData(w, body)
+}
+
+// writeData writes one SSE data event without copying data.
+func writeData(w io.Writer, data []byte) error {
+	if _, err := w.Write(dataPrefix); err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		return err
+	}
+	_, err := w.Write(eventEnd)
+	return err
 }
 
 func (x *execution) streamSucceeded(p *prepared, out *served) {

@@ -9,6 +9,7 @@ import (
 	"github.com/switchyard/switchyard/policy"
 	"github.com/switchyard/switchyard/providers"
 	"github.com/switchyard/switchyard/providers/registry"
+	"github.com/switchyard/switchyard/responses"
 )
 
 // runtime is one configuration compiled for serving. A request loads it once and uses
@@ -20,6 +21,7 @@ type runtime struct {
 	providers map[string]providers.Provider
 	budgets   *policy.Budgets
 	limiter   *policy.RateLimiter
+	responses *responses.Store
 	loadedAt  time.Time
 	// tokensMatter is set when something reads the prompt-token estimate beyond
 	// budgets and limits (rules, cost strategies): it is computed for every request.
@@ -66,7 +68,13 @@ func (s *Server) compile(cfg *config.Config) (*runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
-	return &runtime{cfg: cfg, keys: keys, router: router, providers: provs, loadedAt: time.Now(),
+	rs, err := responses.NewStore(s.store, responses.Options{Retention: cfg.Responses.Retention,
+		MaxChainItems: cfg.Responses.MaxChainItems, MaxChainBytes: cfg.Responses.MaxChainBytes,
+		CacheSize: cfg.Responses.CacheSize, ShareTeam: cfg.Responses.ShareTeam})
+	if err != nil {
+		return nil, err
+	}
+	return &runtime{cfg: cfg, keys: keys, router: router, providers: provs, loadedAt: time.Now(), responses: rs,
 		budgets: policy.NewBudgets(s.store, cfg), limiter: policy.NewRateLimiter(s.store),
 		tokensMatter: tokensMatter(cfg)}, nil
 }
