@@ -58,6 +58,11 @@ models:
   - name: text-embedding-3-small
     targets:
       - {provider: openai, model: text-embedding-3-small}
+  - name: agent
+    targets:
+      - {provider: azure-eastus, model: gpt-4o-prod}
+      - {provider: bedrock-use1, model: us.anthropic.claude-sonnet-4-20250514-v1:0, priority: 1}
+      - {provider: anthropic, model: claude-sonnet-4-20250514, priority: 2}
 resilience:
   breaker: {consecutive_failures: 3, open_timeout: 2s}
   timeouts: {first_byte: 5s, total: 30s}
@@ -163,6 +168,9 @@ func demo(args []string, stdout, stderr io.Writer) int {
 	base := "http://" + api.Addr().String() + "/v1"
 	fmt.Fprintf(stdout, "Switchyard demo: emulated Azure OpenAI, OpenAI, AWS Bedrock, Anthropic and Gemini on loopback;\nthe proxy on %s\n\n", base)
 	err = runSamples(stdout, base)
+	if err == nil {
+		err = runAgent(stdout, base, clouds)
+	}
 	if err == nil && *scene > 0 {
 		err = runOutage(stdout, base, "http://"+admin.Addr().String(), clouds, *scene)
 	}

@@ -56,6 +56,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
 	for _, want := range []string{"SERVED BY", "azure-eastus", "gpt-4o (stream)", "anthropic heard", "gemini heard",
+		"anthropic: I remember \"my name is Ada; my project is a gateway\"",
 		"embeddings", "azure-eastus goes down", "azure-eastus is back", "client-visible errors: 0"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
