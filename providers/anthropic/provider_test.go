@@ -168,7 +168,7 @@ func TestToolRoundTripThroughFake(t *testing.T) {
 func TestJSONModesThroughFake(t *testing.T) {
 	p, _ := setup(t, Config{})
 	for name, tc := range map[string]struct{ format, want string }{
-		"json_object via the forced tool":    {`{"type":"json_object"}`, `{"query":"colors"}`},
+		"json_object via the forced tool":    {`{"type":"json_object"}`, `{"echo":"colors"}`},
 		"json_schema via structured outputs": {`{"type":"json_schema","json_schema":{"name":"x","strict":true,"schema":{"type":"object","properties":{"echo":{"type":"string"}},"required":["echo"],"additionalProperties":false}}}`, `{"echo":"colors"}`},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -74,7 +74,8 @@ type anthropicRequest struct {
 	TopP          *float64           `json:"top_p"`
 	TopK          *int               `json:"top_k"`
 	Tools         []struct {
-		Name string `json:"name"`
+		Name        string `json:"name"`
+		Description string `json:"description"`
 	} `json:"tools"`
 	ToolChoice *struct {
 		Type string `json:"type"`
@@ -231,7 +232,7 @@ func (h *anthropicHandler) prompt(req *anthropicRequest, version string) (*Promp
 		if t.Name == "" {
 			return nil, "tools: name: Field required"
 		}
-		p.Tools = append(p.Tools, t.Name)
+		p.offer(t.Name, t.Description)
 	}
 	if tc := req.ToolChoice; tc != nil {
 		switch tc.Type {

@@ -507,9 +507,9 @@ func promptFromConverse(req *converseRequest) (*Prompt, string) {
 		for _, t := range tc.Tools {
 			if t.ToolSpec != nil {
 				toolNames = append(toolNames, t.ToolSpec.Name)
+				p.offer(t.ToolSpec.Name, t.ToolSpec.Description)
 			}
 		}
-		p.Tools = toolNames
 		if c := tc.ToolChoice; c != nil {
 			switch {
 			case c.Tool != nil:

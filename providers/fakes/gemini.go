@@ -747,6 +747,30 @@ func validateTurns(contents []geminiContent) error {
 	return nil
 }
 
+// functionOutput is what the model reads of a functionResponse.response: its
+// "output" member when it has one, else its "error" member, else the whole object
+// ("Use "output" key to specify function output and "error" key to specify error
+// details (if any). If "output" and "error" keys are not specified, then whole
+// "response" is treated as function output": FunctionResponse.response in the API
+// reference and in google.golang.org/genai). A string output is read as its text.
+func functionOutput(response json.RawMessage) string {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(response, &members) == nil {
+		for _, key := range []string{"output", "error"} {
+			v, ok := members[key]
+			if !ok {
+				continue
+			}
+			var s string
+			if json.Unmarshal(v, &s) == nil {
+				return s
+			}
+			return string(v)
+		}
+	}
+	return string(response)
+}
+
 // prompt reduces a validated request to a Prompt.
 func (req *geminiRequest) prompt(model string, stream bool) *Prompt {
 	gc := req.GenerationConfig
@@ -779,7 +803,7 @@ func (req *geminiRequest) prompt(model string, stream bool) *Prompt {
 	for _, t := range req.Tools {
 		for _, d := range t.FunctionDeclarations {
 			if len(allowed) == 0 || slices.Contains(allowed, d.Name) {
-				p.Tools = append(p.Tools, d.Name)
+				p.offer(d.Name, d.Description)
 			}
 		}
 	}
@@ -800,7 +824,7 @@ func (req *geminiRequest) prompt(model string, stream bool) *Prompt {
 				turn.ToolCalls = append(turn.ToolCalls, ToolCall{ID: part.FunctionCall.ID, Name: part.FunctionCall.Name,
 					Arguments: string(part.FunctionCall.Args)})
 			case part.FunctionResponse != nil:
-				p.Turns = append(p.Turns, Turn{Role: "tool", Text: string(part.FunctionResponse.Response)})
+				p.Turns = append(p.Turns, Turn{Role: "tool", Text: functionOutput(part.FunctionResponse.Response)})
 			}
 		}
 		turn.Text = text.String()

@@ -18,6 +18,8 @@ type Prompt struct {
 	Turns  []Turn
 	// Tools are the names of the functions offered.
 	Tools []string
+	// ToolDescriptions are the offered functions' descriptions, by name.
+	ToolDescriptions map[string]string
 	// ToolChoice is "", "auto", "none", "required", or a function name.
 	ToolChoice string
 	JSON       bool
@@ -33,6 +35,17 @@ type Turn struct {
 	Images     int
 	ToolCalls  []ToolCall
 	ToolCallID string // on tool results
+}
+
+// offer adds a function to the tools offered.
+func (p *Prompt) offer(name, description string) {
+	p.Tools = append(p.Tools, name)
+	if description != "" {
+		if p.ToolDescriptions == nil {
+			p.ToolDescriptions = map[string]string{}
+		}
+		p.ToolDescriptions[name] = description
+	}
 }
 
 // LastUser returns the text of the last user turn.
@@ -98,6 +111,11 @@ type Responder func(p *Prompt) Reply
 //     named tool_choice that one, with arguments {"query": <last user text>};
 //   - in JSON mode it answers {"echo": <last user text>};
 //   - otherwise "<name> heard: <last user text>", noting images when there are any.
+//
+// Like an instruction-following model, it also answers in JSON when the system
+// prompt asks for a JSON object (Converse has no JSON mode: a gateway asks in the
+// prompt), and a forced tool whose description asks for a JSON object receives the
+// JSON answer as its arguments (Anthropic's "JSON via tool use" pattern).
 func Echo(name string) Responder {
 	return func(p *Prompt) Reply {
 		last := p.Turns[len(p.Turns)-1]
@@ -115,10 +133,13 @@ func Echo(name string) Responder {
 			}
 			return Reply{ToolCalls: calls}
 		case len(p.Tools) > 0 && p.ToolChoice != "" && p.ToolChoice != "auto" && p.ToolChoice != "none":
-			return Reply{ToolCalls: []ToolCall{{ID: "call_1", Name: p.ToolChoice, Arguments: queryArgs(p.LastUser())}}}
-		case p.JSON:
-			b, _ := json.Marshal(map[string]string{"echo": p.LastUser()})
-			return Reply{Content: string(b)}
+			args := queryArgs(p.LastUser())
+			if asksForJSON(p.ToolDescriptions[p.ToolChoice]) {
+				args = jsonAnswer(p)
+			}
+			return Reply{ToolCalls: []ToolCall{{ID: "call_1", Name: p.ToolChoice, Arguments: args}}}
+		case p.JSON || asksForJSON(p.System):
+			return Reply{Content: jsonAnswer(p)}
 		}
 		text := name + " heard: " + p.LastUser()
 		if n := p.Images(); n > 0 {
@@ -126,6 +147,16 @@ func Echo(name string) Responder {
 		}
 		return Reply{Content: text}
 	}
+}
+
+// asksForJSON reports whether an instruction asks for a JSON object.
+func asksForJSON(instruction string) bool {
+	return strings.Contains(strings.ToLower(instruction), "json object")
+}
+
+func jsonAnswer(p *Prompt) string {
+	b, _ := json.Marshal(map[string]string{"echo": p.LastUser()})
+	return string(b)
 }
 
 func queryArgs(q string) string {

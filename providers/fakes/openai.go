@@ -136,12 +136,16 @@ func (h *chatHandler) chat(w http.ResponseWriter, r *http.Request, deployment st
 	}
 	reply := h.b.reply(p)
 	id := fmt.Sprintf("chatcmpl-%s-%d", h.b.Name, h.ids.Add(1))
+	n := 1
+	if req.N != nil && *req.N > 1 {
+		n = min(*req.N, 128) // OpenAI's maximum
+	}
 	if req.Stream {
 		usage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-		h.stream(w, r, id, model, reply, usage, fault)
+		h.stream(w, r, id, model, reply, n, usage, fault)
 		return
 	}
-	writeJSON(w, http.StatusOK, openAICompletion(id, model, reply))
+	writeJSON(w, http.StatusOK, openAICompletion(id, model, reply, n))
 }
 
 func (h *chatHandler) fault(w http.ResponseWriter, f Fault) {
@@ -203,7 +207,10 @@ func writeAzureError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": e})
 }
 
-func openAICompletion(id, model string, r Reply) map[string]any {
+// openAICompletion is the chat.completion of a reply, given as n identical choices
+// (the emulated model is deterministic); like OpenAI, usage counts the completion
+// tokens of every choice.
+func openAICompletion(id, model string, r Reply, n int) map[string]any {
 	msg := map[string]any{"role": "assistant", "content": r.Content, "refusal": nil}
 	if len(r.ToolCalls) > 0 {
 		msg["content"] = nil
@@ -214,11 +221,14 @@ func openAICompletion(id, model string, r Reply) map[string]any {
 		}
 		msg["tool_calls"] = calls
 	}
+	choices := make([]any, n)
+	for i := range choices {
+		choices[i] = map[string]any{"index": i, "message": msg, "logprobs": nil, "finish_reason": r.FinishReason}
+	}
+	r.CompletionTokens *= n
 	return map[string]any{
 		"id": id, "object": "chat.completion", "created": time.Now().Unix(), "model": model,
-		"system_fingerprint": "fp_fake",
-		"choices":            []any{map[string]any{"index": 0, "message": msg, "logprobs": nil, "finish_reason": r.FinishReason}},
-		"usage":              openAIUsage(r),
+		"system_fingerprint": "fp_fake", "choices": choices, "usage": openAIUsage(r),
 	}
 }
 
@@ -231,10 +241,10 @@ func openAIUsage(r Reply) map[string]any {
 	}
 }
 
-// stream writes chat.completion.chunk events the way OpenAI does: a role chunk,
-// content or tool-call deltas, a finish chunk, the usage chunk when asked for
-// (every other chunk then carries "usage": null), and data: [DONE].
-func (h *chatHandler) stream(w http.ResponseWriter, r *http.Request, id, model string, reply Reply, withUsage bool, f Fault) {
+// stream writes chat.completion.chunk events the way OpenAI does: per choice a role
+// chunk, content or tool-call deltas and a finish chunk, then the usage chunk when
+// asked for (every other chunk then carries "usage": null), and data: [DONE].
+func (h *chatHandler) stream(w http.ResponseWriter, r *http.Request, id, model string, reply Reply, n int, withUsage bool, f Fault) {
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
@@ -249,31 +259,35 @@ func (h *chatHandler) stream(w http.ResponseWriter, r *http.Request, id, model s
 		events = append(events, mustJSON(map[string]any{"id": "", "object": "", "created": 0, "model": "", "choices": []any{},
 			"prompt_filter_results": []any{map[string]any{"prompt_index": 0, "content_filter_results": map[string]any{}}}}))
 	}
-	chunk := func(delta map[string]any, finish any) []byte {
-		c := map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-			"system_fingerprint": "fp_fake",
-			"choices":            []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}}}
-		if withUsage {
-			c["usage"] = nil
+	for choice := range n {
+		chunk := func(delta map[string]any, finish any) []byte {
+			c := map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+				"system_fingerprint": "fp_fake",
+				"choices":            []any{map[string]any{"index": choice, "delta": delta, "logprobs": nil, "finish_reason": finish}}}
+			if withUsage {
+				c["usage"] = nil
+			}
+			return mustJSON(c)
 		}
-		return mustJSON(c)
-	}
-	events = append(events, chunk(map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil))
-	for _, piece := range reply.Chunks {
-		events = append(events, chunk(map[string]any{"content": piece}, nil))
-	}
-	for i, c := range reply.ToolCalls {
-		events = append(events, chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": c.ID, "type": "function",
-			"function": map[string]any{"name": c.Name, "arguments": ""}}}}, nil))
-		for _, frag := range fragments(c.Arguments, 8) {
-			events = append(events, chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i,
-				"function": map[string]any{"arguments": frag}}}}, nil))
+		events = append(events, chunk(map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil))
+		for _, piece := range reply.Chunks {
+			events = append(events, chunk(map[string]any{"content": piece}, nil))
 		}
+		for i, c := range reply.ToolCalls {
+			events = append(events, chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": c.ID, "type": "function",
+				"function": map[string]any{"name": c.Name, "arguments": ""}}}}, nil))
+			for _, frag := range fragments(c.Arguments, 8) {
+				events = append(events, chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i,
+					"function": map[string]any{"arguments": frag}}}}, nil))
+			}
+		}
+		events = append(events, chunk(map[string]any{}, reply.FinishReason))
 	}
-	events = append(events, chunk(map[string]any{}, reply.FinishReason))
 	if withUsage {
+		usage := reply
+		usage.CompletionTokens *= n
 		events = append(events, mustJSON(map[string]any{"id": id, "object": "chat.completion.chunk", "created": created,
-			"model": model, "system_fingerprint": "fp_fake", "choices": []any{}, "usage": openAIUsage(reply)}))
+			"model": model, "system_fingerprint": "fp_fake", "choices": []any{}, "usage": openAIUsage(usage)}))
 	}
 	events = append(events, []byte("[DONE]"))
 	for i, ev := range events {
@@ -385,7 +399,7 @@ func vectorBase64(vec []float32) string {
 func promptFromOpenAI(req *providers.ChatRequest) *Prompt {
 	p := &Prompt{Model: req.Model, MaxTokens: req.MaxOutputTokens(), Stop: req.Stop, Stream: req.Stream}
 	for _, t := range req.Tools {
-		p.Tools = append(p.Tools, t.Function.Name)
+		p.offer(t.Function.Name, t.Function.Description)
 	}
 	if req.ToolChoice != nil {
 		p.ToolChoice = req.ToolChoice.Mode

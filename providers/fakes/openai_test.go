@@ -162,3 +162,39 @@ func TestFakeHangAndReset(t *testing.T) {
 		t.Errorf("after faults: %v", err)
 	}
 }
+
+// n > 1 gives n choices, streamed or not, each with its index; usage counts the
+// completion tokens of all of them.
+func TestOpenAIFakeSeveralChoices(t *testing.T) {
+	f := fakes.NewOpenAI(fakes.OpenAIOptions{Name: "oa"})
+	defer f.Close()
+	c := openAIClient(f, "any")
+	params := openai.ChatCompletionNewParams{Model: "m", N: openai.Int(3),
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("one two")}}
+	resp, err := c.Chat.Completions.New(context.Background(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Choices) != 3 || resp.Usage.CompletionTokens != 3*4 {
+		t.Fatalf("%d choices, usage %+v", len(resp.Choices), resp.Usage)
+	}
+	for i, ch := range resp.Choices {
+		if ch.Index != int64(i) || ch.Message.Content != "oa heard: one two" {
+			t.Errorf("choice %d: %s", i, ch.RawJSON())
+		}
+	}
+	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	stream := c.Chat.Completions.NewStreaming(context.Background(), params)
+	acc := openai.ChatCompletionAccumulator{}
+	for stream.Next() {
+		if !acc.AddChunk(stream.Current()) {
+			t.Fatalf("chunk rejected: %s", stream.Current().RawJSON())
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(acc.Choices) != 3 || acc.Choices[2].Message.Content != "oa heard: one two" || acc.Usage.CompletionTokens != 3*4 {
+		t.Errorf("streamed: %d choices, usage %+v", len(acc.Choices), acc.Usage)
+	}
+}

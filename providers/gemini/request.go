@@ -18,8 +18,13 @@ import (
 //     functionResponse parts;
 //   - tool results are matched by function name (recovered from the assistant tool
 //     call with the same id), never by id: Gemini 2.x knows no call ids, and
-//     Vertex AI rejected them on some models. Non-object results are wrapped as
-//     {"result": ...} because functionResponse.response must be a JSON object;
+//     Vertex AI rejected them on some models. functionResponse.response must be a
+//     JSON object: an object result goes as is, anything else (OpenAI's usual
+//     plain-text result) as {"output": ...}, the member the API reads as the
+//     function's output ("Use "output" key to specify function output ... If
+//     "output" and "error" keys are not specified, then whole "response" is
+//     treated as function output": FunctionResponse.response, also in
+//     google.golang.org/genai);
 //   - tools send the client's JSON Schema unchanged as parametersJsonSchema
 //     (FunctionDeclaration, Gemini API and Vertex AI), not as "parameters", whose
 //     OpenAPI subset would need a lossy conversion (no $ref, anyOf limits, ...);
@@ -226,17 +231,17 @@ func toolArgs(s string) (json.RawMessage, error) {
 }
 
 // toolResult is a functionResponse.response: the result when it is a JSON object,
-// else {"result": <the result as JSON, or as a string when it is not JSON>}.
+// else {"output": <the result as JSON, or as a string when it is not JSON>}.
 func toolResult(s string) json.RawMessage {
 	trimmed := strings.TrimSpace(s)
 	if trimmed != "" && json.Valid([]byte(trimmed)) {
 		if trimmed[0] == '{' {
 			return json.RawMessage(trimmed)
 		}
-		return json.RawMessage(`{"result":` + trimmed + `}`)
+		return json.RawMessage(`{"output":` + trimmed + `}`)
 	}
 	b := make([]byte, 0, len(s)+16)
-	b = append(b, `{"result":`...)
+	b = append(b, `{"output":`...)
 	b = providers.AppendJSONString(b, s)
 	return append(b, '}')
 }

@@ -61,10 +61,10 @@ func TestTranslateRequestDetails(t *testing.T) {
 		if len(resp) != 2 || resp[0].FunctionResponse.Name != "get_weather" || resp[1].FunctionResponse.Name != "get_weather" {
 			t.Fatalf("function responses = %+v", resp)
 		}
-		if string(resp[0].FunctionResponse.Response) != `{"temp_c":18}` || string(resp[1].FunctionResponse.Response) != `{"result":"sunny, 25C"}` {
+		if string(resp[0].FunctionResponse.Response) != `{"temp_c":18}` || string(resp[1].FunctionResponse.Response) != `{"output":"sunny, 25C"}` {
 			t.Errorf("responses = %s, %s", resp[0].FunctionResponse.Response, resp[1].FunctionResponse.Response)
 		}
-		if got := string(g.Contents[4].Parts[0].FunctionResponse.Response); got != `{"result":["09:00","17:00"]}` {
+		if got := string(g.Contents[4].Parts[0].FunctionResponse.Response); got != `{"output":["09:00","17:00"]}` {
 			t.Errorf("array result = %s", got)
 		}
 	})
