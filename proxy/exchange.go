@@ -47,12 +47,22 @@ func (s *Server) begin(r *http.Request, kind string) *exchange {
 	return &exchange{s: s, r: r, start: time.Now(), kind: kind, key: unauthenticated}
 }
 
-// fail answers an error, unless the client is already gone.
+// fail answers an error, unless the client is already gone. After upstream
+// attempts the answer says how many there were and which target failed last.
 func (e *exchange) fail(w http.ResponseWriter, aerr *apiError) {
 	e.err, e.status = aerr, aerr.Status
-	if aerr != errClientGone {
-		writeError(w, aerr)
+	if aerr == errClientGone {
+		return
 	}
+	if e.x != nil {
+		h := w.Header()
+		h.Set("X-Switchyard-Attempts", strconv.Itoa(e.x.count()))
+		if t := e.x.lastT; t != nil {
+			h.Set("X-Switchyard-Provider", t.ProviderName)
+			h.Set("X-Switchyard-Model", t.Model)
+		}
+	}
+	writeError(w, aerr)
 }
 
 // end records the exchange in metrics and the access log.

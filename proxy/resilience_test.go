@@ -383,3 +383,13 @@ func TestAdminTargetsReportsState(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorsCarryAttemptHeaders(t *testing.T) {
+	e := newEnv(t, twoClouds, "primary", "secondary")
+	e.clouds["primary"].Fail(fakes.Fault{Status: 500})
+	resp, body := e.post("/chat/completions", "", `{"model":"solo","messages":[{"role":"user","content":"x"}]}`)
+	if resp.StatusCode != 502 || resp.Header.Get("X-Switchyard-Attempts") != "3" ||
+		resp.Header.Get("X-Switchyard-Provider") != "primary" || resp.Header.Get("X-Request-Id") == "" {
+		t.Errorf("%d %v %s", resp.StatusCode, resp.Header, body)
+	}
+}
