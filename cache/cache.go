@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+
 	"github.com/switchyard/switchyard/providers"
 )
 

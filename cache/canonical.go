@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/switchyard/switchyard/internal/jsonfield"
+	"github.com/switchyard/switchyard/internal/jsonstr"
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -105,7 +105,7 @@ func (c *canon) object(base, depth int) bool {
 			c.out = append(c.out, ',')
 		}
 		m := c.members[i]
-		c.out = providers.AppendJSONString(c.out, unsafeString(m.key))
+		c.out = providers.AppendJSONString(c.out, jsonstr.View(m.key))
 		c.out = append(c.out, ':')
 		if !c.value(m.value, depth+1) {
 			return false
@@ -130,18 +130,18 @@ func (c *canon) key(raw []byte) []byte {
 func (c *canon) str(v []byte) {
 	inner := v[1 : len(v)-1]
 	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		c.out = providers.AppendJSONString(c.out, unsafeString(inner))
+		c.out = providers.AppendJSONString(c.out, jsonstr.View(inner))
 		return
 	}
 	c.scratch = unescape(c.scratch[:0], inner)
-	c.out = providers.AppendJSONString(c.out, unsafeString(c.scratch))
+	c.out = providers.AppendJSONString(c.out, jsonstr.View(c.scratch))
 }
 
 // number keeps integers as written (a seed may exceed float64's precision) and
 // writes other numbers in shortest decimal form, so 0, 0.0 and 0e0 agree.
 func (c *canon) number(v []byte) {
 	if bytes.ContainsAny(v, ".eE") {
-		if f, err := strconv.ParseFloat(unsafeString(v), 64); err == nil {
+		if f, err := strconv.ParseFloat(jsonstr.View(v), 64); err == nil {
 			c.out = strconv.AppendFloat(c.out, f, 'f', -1, 64)
 			return
 		}
@@ -160,7 +160,7 @@ func unescape(dst, s []byte) []byte {
 		switch {
 		case c == '\\' && len(s) >= 2:
 			if s[1] == 'u' {
-				r, ok := hex4(s[2:])
+				r, ok := jsonstr.Hex4(s[2:])
 				if !ok {
 					dst = append(dst, s[:2]...)
 					s = s[2:]
@@ -170,7 +170,7 @@ func unescape(dst, s []byte) []byte {
 				if utf16.IsSurrogate(r) {
 					next := rune(-1)
 					if len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
-						next, _ = hex4(s[2:])
+						next, _ = jsonstr.Hex4(s[2:])
 					}
 					if d := utf16.DecodeRune(r, next); d != utf8.RuneError {
 						r = d
@@ -217,27 +217,3 @@ func unescaped(c byte) byte {
 	}
 	return c
 }
-
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return -1, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
-}
-
-// unsafeString views b as a string for the duration of a call that does not keep it.
-func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

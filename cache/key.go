@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/switchyard/switchyard/internal/jsonstr"
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -86,6 +87,6 @@ func (c *canon) request(anyTemperature bool) bool {
 // numberIs reports whether the JSON value v is a number equal to x ("0", "0.0",
 // "-0", "0e3" all equal 0).
 func numberIs(v []byte, x float64) bool {
-	f, err := strconv.ParseFloat(unsafeString(v), 64)
+	f, err := strconv.ParseFloat(jsonstr.View(v), 64)
 	return err == nil && f == x
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openai/openai-go/v3"
+
 	"github.com/switchyard/switchyard/providers"
 )
 

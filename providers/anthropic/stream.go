@@ -5,10 +5,9 @@ import (
 	"errors"
 	"io"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/switchyard/switchyard/internal/jsonfield"
+	"github.com/switchyard/switchyard/internal/jsonstr"
 	"github.com/switchyard/switchyard/providers"
 	"github.com/switchyard/switchyard/providers/sse"
 )
@@ -345,78 +344,12 @@ func (s *stream) unquote(v []byte) (string, error) {
 	if esc < 0 {
 		return string(v), nil
 	}
-	b := append(s.str[:0], v[:esc]...)
-	for i := esc; i < len(v); i++ {
-		c := v[i]
-		if c != '\\' {
-			b = append(b, c)
-			continue
-		}
-		i++
-		if i >= len(v) {
-			return "", errBadString
-		}
-		switch v[i] {
-		case '"', '\\', '/':
-			b = append(b, v[i])
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r, n := hex4(v[i+1:])
-			if n < 0 {
-				return "", errBadString
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				// A surrogate pair spans two escapes; a lone half is U+FFFD, as
-				// encoding/json decodes it.
-				r2, n2 := rune(-1), -1
-				if i+2 < len(v) && v[i+1] == '\\' && v[i+2] == 'u' {
-					r2, n2 = hex4(v[i+3:])
-				}
-				if dec := utf16.DecodeRune(r, r2); n2 >= 0 && dec != utf8.RuneError {
-					r = dec
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			b = utf8.AppendRune(b, r)
-		default:
-			return "", errBadString
-		}
+	b, ok := jsonstr.Unescape(append(s.str[:0], v[:esc]...), v[esc:])
+	if !ok {
+		return "", errBadString
 	}
 	s.str = b
 	return string(b), nil
-}
-
-// hex4 reads four hex digits; n is -1 when they are not.
-func hex4(v []byte) (rune, int) {
-	if len(v) < 4 {
-		return 0, -1
-	}
-	var r rune
-	for _, c := range v[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, -1
-		}
-	}
-	return r, 4
 }
 
 func malformed(err error) *providers.Error {

@@ -3,11 +3,9 @@ package bedrock
 import (
 	"encoding/json"
 	"errors"
-	"unicode/utf16"
-	"unicode/utf8"
-	"unsafe"
 
 	"github.com/switchyard/switchyard/internal/jsonfield"
+	"github.com/switchyard/switchyard/internal/jsonstr"
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -176,88 +174,12 @@ func (d *jsonDecoder) unquote(v []byte) ([]byte, error) {
 	if esc < 0 {
 		return v, nil
 	}
-	b := append(d.str[:0], v[:esc]...)
-	for i := esc; i < len(v); i++ {
-		c := v[i]
-		if c != '\\' {
-			if c < 0x20 || c == '"' {
-				return nil, errBadString
-			}
-			b = append(b, c)
-			continue
-		}
-		i++
-		if i >= len(v) {
-			return nil, errBadString
-		}
-		switch v[i] {
-		case '"', '\\', '/':
-			b = append(b, v[i])
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r, ok := hex4(v[i+1:])
-			if !ok {
-				return nil, errBadString
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				// A surrogate pair spans two escapes; a lone half is U+FFFD, as
-				// encoding/json decodes it.
-				r2, ok2 := rune(-1), false
-				if i+2 < len(v) && v[i+1] == '\\' && v[i+2] == 'u' {
-					r2, ok2 = hex4(v[i+3:])
-				}
-				if dec := utf16.DecodeRune(r, r2); ok2 && dec != utf8.RuneError {
-					r = dec
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			b = utf8.AppendRune(b, r)
-		default:
-			return nil, errBadString
-		}
+	b, ok := jsonstr.Unescape(append(d.str[:0], v[:esc]...), v[esc:])
+	if !ok {
+		return nil, errBadString
 	}
 	d.str = b
 	return b, nil
-}
-
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
-}
-
-// bytesString views b as a string without copying. Only for values that the
-// callee copies at once and does not keep (the StreamEncoder's appends), so that
-// a delta costs no allocation.
-func bytesString(b []byte) string {
-	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // malformed is the error of an event whose payload could not be read.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/switchyard/switchyard/internal/jsonstr"
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -66,7 +67,7 @@ func appendCompletion(b []byte, id, model string, created int64, text []byte, ca
 	if len(text) == 0 && len(calls) > 0 {
 		b = append(b, "null"...)
 	} else {
-		b = providers.AppendJSONString(b, bytesString(text))
+		b = providers.AppendJSONString(b, jsonstr.View(text))
 	}
 	if len(calls) > 0 {
 		b = append(b, `,"tool_calls":[`...)

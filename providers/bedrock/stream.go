@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/switchyard/switchyard/internal/jsonstr"
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -165,7 +166,7 @@ func (t *translator) translate(ev *event) (providers.Chunk, step, error) {
 			return providers.Chunk{}, stepSkip, nil // empty text, reasoning, citations
 		}
 		if !ev.toolInput {
-			return providers.Chunk{Data: t.enc.Text(bytesString(ev.text))}, stepEmit, nil
+			return providers.Chunk{Data: t.enc.Text(jsonstr.View(ev.text))}, stepEmit, nil
 		}
 		tool, ok := t.tool(ev.index)
 		if !ok {
@@ -173,9 +174,9 @@ func (t *translator) translate(ev *event) (providers.Chunk, step, error) {
 				Message: "Bedrock streamed tool input for a content block that never started"}
 		}
 		if tool < 0 {
-			return providers.Chunk{Data: t.enc.Text(bytesString(ev.text))}, stepEmit, nil
+			return providers.Chunk{Data: t.enc.Text(jsonstr.View(ev.text))}, stepEmit, nil
 		}
-		return providers.Chunk{Data: t.enc.ToolCallArgs(tool, bytesString(ev.text))}, stepEmit, nil
+		return providers.Chunk{Data: t.enc.ToolCallArgs(tool, jsonstr.View(ev.text))}, stepEmit, nil
 	case evMessageStop:
 		finish, err := finishReason(ev.stopReason, t.nextTool > 0)
 		if err != nil {

@@ -3,9 +3,6 @@ package gemini
 import (
 	"bytes"
 	"errors"
-	"unicode/utf16"
-	"unicode/utf8"
-	"unsafe"
 
 	"github.com/switchyard/switchyard/internal/jsonfield"
 )
@@ -182,84 +179,4 @@ func stringContents(v []byte) []byte {
 		return nil
 	}
 	return v[1 : len(v)-1]
-}
-
-// unescape appends the decoded contents of a JSON string (without its quotes) to
-// dst. Lone surrogates become U+FFFD, as encoding/json decodes them.
-func unescape(dst, s []byte) ([]byte, bool) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			dst = append(dst, c)
-			continue
-		}
-		i++
-		if i >= len(s) {
-			return dst, false
-		}
-		switch s[i] {
-		case '"', '\\', '/':
-			dst = append(dst, s[i])
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := hex4(s[i+1:])
-			if !ok {
-				return dst, false
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				r2 := utf8.RuneError
-				if i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
-					if low, ok := hex4(s[i+3:]); ok {
-						if d := utf16.DecodeRune(r, low); d != utf8.RuneError {
-							r2 = d
-							i += 6
-						}
-					}
-				}
-				r = r2
-			}
-			dst = utf8.AppendRune(dst, r)
-		default:
-			return dst, false
-		}
-	}
-	return dst, true
-}
-
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
-}
-
-// bytesString views b as a string without copying it. Only for arguments that the
-// callee copies at once and does not keep (the StreamEncoder's appends), so that a
-// text delta costs no allocation.
-func bytesString(b []byte) string {
-	return unsafe.String(unsafe.SliceData(b), len(b))
 }

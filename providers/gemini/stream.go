@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/switchyard/switchyard/internal/jsonstr"
 	"github.com/switchyard/switchyard/providers"
 	"github.com/switchyard/switchyard/providers/sse"
 )
@@ -94,7 +95,7 @@ func (s *stream) nextPart() ([]byte, error) {
 			if err := json.Unmarshal(p.call, &fc); err != nil {
 				return nil, malformed(err)
 			}
-			sig, ok := unescape(nil, p.signature)
+			sig, ok := jsonstr.Unescape(nil, p.signature)
 			if !ok {
 				return nil, malformed(errMalformed)
 			}
@@ -115,12 +116,12 @@ func (s *stream) nextPart() ([]byte, error) {
 		text := p.text
 		if p.escaped {
 			var ok bool
-			if s.text, ok = unescape(s.text[:0], p.text); !ok {
+			if s.text, ok = jsonstr.Unescape(s.text[:0], p.text); !ok {
 				return nil, malformed(errMalformed)
 			}
 			text = s.text
 		}
-		return s.enc.Text(bytesString(text)), nil
+		return s.enc.Text(jsonstr.View(text)), nil
 	}
 }
 

@@ -1,0 +1,116 @@
+// Package jsonstr decodes JSON string values in place, without encoding/json's
+// reflection and allocations: the stream decoders of translating providers read
+// every text delta through it.
+package jsonstr
+
+import (
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Contents returns what lies between the quotes of a raw JSON string value.
+func Contents(v []byte) ([]byte, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return nil, false
+	}
+	return v[1 : len(v)-1], true
+}
+
+// Unescape appends the decoded contents of a JSON string (s, without its quotes) to
+// dst. It reports false for what valid JSON cannot hold: a raw control character,
+// a bare quote, a malformed escape. A lone surrogate becomes U+FFFD, as encoding/json
+// decodes it. Text without escapes is copied as is.
+func Unescape(dst, s []byte) ([]byte, bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			if c < 0x20 || c == '"' {
+				return dst, false
+			}
+			dst = append(dst, c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return dst, false
+		}
+		switch s[i] {
+		case '"', '\\', '/':
+			dst = append(dst, s[i])
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, ok := Hex4(s[i+1:])
+			if !ok {
+				return dst, false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				// A pair spans two escapes; a lone half is U+FFFD.
+				low, okLow := rune(-1), false
+				if i+2 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+					low, okLow = Hex4(s[i+3:])
+				}
+				if d := utf16.DecodeRune(r, low); okLow && d != utf8.RuneError {
+					r = d
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+		default:
+			return dst, false
+		}
+	}
+	return dst, true
+}
+
+// NeedsUnescape reports whether s holds an escape; without one it is its own
+// decoded value.
+func NeedsUnescape(s []byte) bool {
+	for _, c := range s {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// Hex4 reads the four hex digits of a \u escape.
+func Hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// View views b as a string without copying it. Only for a callee that copies the
+// string at once and does not keep it (a StreamEncoder's appends), so that a text
+// delta costs no allocation; b must not change while the string is in use.
+func View(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}

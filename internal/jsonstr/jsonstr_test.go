@@ -1,0 +1,57 @@
+package jsonstr
+
+import (
+	"encoding/json"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestUnescape(t *testing.T) {
+	cases := map[string]string{
+		`plain`:                   "plain",
+		`a\"b\\c\/d\n\t\r\b\f`:    "a\"b\\c/d\n\t\r\b\f",
+		`\u00e9\u4e2d`:            "é中",
+		`\ud83d\ude00`:            "😀",
+		`lone \ud83d here`:        "lone \uFFFD here",
+		`swapped \ude00\ud83d ok`: "swapped \uFFFD\uFFFD ok",
+	}
+	for in, want := range cases {
+		got, ok := Unescape(nil, []byte(in))
+		if !ok || string(got) != want {
+			t.Errorf("%q: %q %v, want %q", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{`\x`, `\u12`, `\u12zz`, "raw\nnewline", `trailing\`, `bare"quote`} {
+		if _, ok := Unescape(nil, []byte(bad)); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// FuzzUnescape holds Unescape to encoding/json on every string it accepts.
+func FuzzUnescape(f *testing.F) {
+	for _, s := range []string{`hello`, `\"\\\/\b\f\n\r\t`, `\u00e9`, `\ud83d\ude00`, `\ud83d`, `\u`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		got, ok := Unescape(nil, s)
+		quoted := append(append([]byte{'"'}, s...), '"')
+		var want string
+		err := json.Unmarshal(quoted, &want)
+		if ok != (err == nil) && utf8.Valid(s) {
+			t.Fatalf("%q: Unescape ok=%v, encoding/json err=%v", s, ok, err)
+		}
+		if ok && err == nil && utf8.Valid(s) && string(got) != want {
+			t.Fatalf("%q: %q, encoding/json %q", s, got, want)
+		}
+	})
+}
+
+func BenchmarkUnescape(b *testing.B) {
+	s := []byte(`Hello, \"world\"! Here is some text with an escape\n and a unicode \u00e9 char.`)
+	buf := make([]byte, 0, 128)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = Unescape(buf[:0], s)
+	}
+}
