@@ -13,28 +13,7 @@ import (
 	"github.com/switchyard/switchyard/providers"
 )
 
-func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
-	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
-	if aerr != nil {
-		ex.fail(w, aerr)
-		return
-	}
-	s.serveChat(w, r, rt, ex, body)
-}
 
-// handleAzureChat serves Azure-style deployment paths: the deployment names the alias.
-func (s *Server) handleAzureChat(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
-	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
-	if aerr != nil {
-		ex.fail(w, aerr)
-		return
-	}
-	if body, aerr = withModel(body, r.PathValue("deployment")); aerr != nil {
-		ex.fail(w, aerr)
-		return
-	}
-	s.serveChat(w, r, rt, ex, body)
-}
 
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange, body []byte) {
 	if rt.cfg.Log.Bodies {

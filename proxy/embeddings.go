@@ -10,27 +10,7 @@ import (
 	"github.com/switchyard/switchyard/providers"
 )
 
-func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
-	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
-	if aerr != nil {
-		ex.fail(w, aerr)
-		return
-	}
-	s.serveEmbeddings(w, r, rt, ex, body)
-}
 
-func (s *Server) handleAzureEmbeddings(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
-	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
-	if aerr != nil {
-		ex.fail(w, aerr)
-		return
-	}
-	if body, aerr = withModel(body, r.PathValue("deployment")); aerr != nil {
-		ex.fail(w, aerr)
-		return
-	}
-	s.serveEmbeddings(w, r, rt, ex, body)
-}
 
 func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange, body []byte) {
 	var req providers.EmbeddingRequest

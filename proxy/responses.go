@@ -41,12 +41,7 @@ func (s *Server) responsesError(ex *exchange, w http.ResponseWriter, err error) 
 	}
 }
 
-func (s *Server) handleResponsesCreate(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
-	body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
-	if aerr != nil {
-		ex.fail(w, aerr)
-		return
-	}
+func (s *Server) serveResponsesCreate(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange, body []byte) {
 	req, err := responses.DecodeCreate(body)
 	if err != nil {
 		ex.fail(w, clientError(providers.AsError(err)))

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchyard/switchyard/internal/jsonfield"
+	"github.com/switchyard/switchyard/internal/jsonstr"
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -132,7 +133,7 @@ func (b *StreamBuilder) choice(c []byte) {
 	_ = jsonfield.Each(c, func(k, v []byte) bool {
 		switch string(k) {
 		case "index":
-			index = atoi(v)
+			index = jsonIndex(v)
 		case "delta":
 			delta = v
 		case "finish_reason":
@@ -222,7 +223,7 @@ func (b *StreamBuilder) toolCall(tc []byte) {
 	_ = jsonfield.Each(tc, func(k, v []byte) bool {
 		switch string(k) {
 		case "index":
-			index = atoi(v)
+			index = jsonIndex(v)
 		case "id":
 			id = stringBody(v)
 		case "function":
@@ -284,11 +285,11 @@ func (b *StreamBuilder) readUsage(v []byte) {
 	_ = jsonfield.Each(v, func(k, val []byte) bool {
 		switch string(k) {
 		case "prompt_tokens":
-			u.PromptTokens = atoi(val)
+			u.PromptTokens = jsonIndex(val)
 		case "completion_tokens":
-			u.CompletionTokens = atoi(val)
+			u.CompletionTokens = jsonIndex(val)
 		case "total_tokens":
-			u.TotalTokens = atoi(val)
+			u.TotalTokens = jsonIndex(val)
 		case "prompt_tokens_details":
 			if n := nestedInt(val, "cached_tokens"); n > 0 {
 				u.PromptTokensDetails = &providers.PromptTokensDetails{CachedTokens: n}
@@ -545,26 +546,17 @@ func unescape(body []byte) string {
 	return s
 }
 
-// atoi reads a non-negative JSON integer; anything else is 0.
-func atoi(v []byte) int {
-	n := 0
-	for _, c := range v {
-		if c < '0' || c > '9' || n > 1<<40 {
-			return n
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
-}
-
 func nestedInt(obj []byte, key string) int {
 	n := 0
 	_ = jsonfield.Each(obj, func(k, v []byte) bool {
 		if string(k) == key {
-			n = atoi(v)
+			n = jsonIndex(v)
 			return false
 		}
 		return true
 	})
 	return n
 }
+
+// jsonIndex reads a non-negative JSON integer; anything else is 0.
+func jsonIndex(v []byte) int { return max(jsonstr.Index(v), 0) }

@@ -114,3 +114,39 @@ func Hex4(b []byte) (rune, bool) {
 func View(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
+
+// Decode returns the decoded value of a raw JSON string: its contents in place when
+// they hold no escape (the common case: no copy), else decoded into buf, which is
+// returned for reuse. ok is false for what is not a well-formed JSON string.
+func Decode(buf, v []byte) (value, reuse []byte, ok bool) {
+	s, ok := Contents(v)
+	if !ok {
+		return nil, buf, false
+	}
+	if !NeedsUnescape(s) {
+		for _, c := range s {
+			if c < 0x20 || c == '"' {
+				return nil, buf, false
+			}
+		}
+		return s, buf, true
+	}
+	out, ok := Unescape(buf[:0], s)
+	return out, out, ok
+}
+
+// Index reads a non-negative JSON integer (an index, a token count) of at most 18
+// digits without allocating; -1 when v is not one.
+func Index(v []byte) int {
+	if len(v) == 0 || len(v) > 18 {
+		return -1
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}

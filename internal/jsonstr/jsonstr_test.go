@@ -55,3 +55,25 @@ func BenchmarkUnescape(b *testing.B) {
 		buf, _ = Unescape(buf[:0], s)
 	}
 }
+
+func TestDecodeAndIndex(t *testing.T) {
+	buf := make([]byte, 0, 8)
+	v, buf, ok := Decode(buf, []byte(`"plain"`))
+	if !ok || string(v) != "plain" {
+		t.Errorf("plain: %q %v", v, ok)
+	}
+	v, _, ok = Decode(buf, []byte(`"a\nb"`))
+	if !ok || string(v) != "a\nb" {
+		t.Errorf("escaped: %q %v", v, ok)
+	}
+	for _, bad := range []string{`plain`, `"`, "\"raw\ttab\"", `"x\q"`} {
+		if _, _, ok := Decode(nil, []byte(bad)); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	for in, want := range map[string]int{"0": 0, "42": 42, "": -1, "-1": -1, "1.5": -1, "1234567890": 1234567890, "1234567890123456789": -1} {
+		if got := Index([]byte(in)); got != want {
+			t.Errorf("Index(%q) = %d", in, got)
+		}
+	}
+}

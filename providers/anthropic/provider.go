@@ -6,7 +6,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -147,21 +146,9 @@ func (p *Provider) translate(call *providers.Call, stream bool) ([]byte, transla
 func (p *Provider) send(ctx context.Context, body []byte, extra http.Header, stream bool) (*http.Response, error) {
 	// bytes.Reader: a known length and GetBody, so the transport never races the
 	// response against its last read of the body.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
+	req, err := providers.NewPost(ctx, p.url, body, p.headers, extra, stream)
 	if err != nil {
 		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "building upstream request"}
-	}
-	h := req.Header
-	for k, v := range extra {
-		h[k] = v
-	}
-	for k, v := range p.headers {
-		h[k] = v // credentials and version win over anything forwarded
-	}
-	if stream {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {

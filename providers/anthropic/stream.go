@@ -215,7 +215,7 @@ func (s *stream) delta(data []byte) ([]byte, bool, error) {
 	err := jsonfield.Each(data, func(k, v []byte) bool {
 		switch string(k) {
 		case "index":
-			index = parseIndex(v)
+			index = jsonstr.Index(v)
 		case "delta":
 			delta = v
 		}
@@ -309,47 +309,17 @@ func orStop(finish string) string {
 	return finish
 }
 
-// parseIndex reads a small non-negative JSON integer without allocating; -1 when it
-// is not one.
-func parseIndex(v []byte) int {
-	if len(v) == 0 || len(v) > 9 {
-		return -1
-	}
-	n := 0
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
-}
-
 var errBadString = errors.New("malformed JSON string")
 
-// unquote decodes a raw JSON string value. Text without escapes, the common case,
-// costs one string allocation; escaped text is decoded into the reused buffer first.
+// unquote decodes a raw JSON string value, through the stream's reused buffer when
+// it has escapes.
 func (s *stream) unquote(v []byte) (string, error) {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return "", errBadString
-	}
-	v = v[1 : len(v)-1]
-	esc := -1
-	for i, c := range v {
-		if c == '\\' {
-			esc = i
-			break
-		}
-	}
-	if esc < 0 {
-		return string(v), nil
-	}
-	b, ok := jsonstr.Unescape(append(s.str[:0], v[:esc]...), v[esc:])
+	out, buf, ok := jsonstr.Decode(s.str, v)
+	s.str = buf
 	if !ok {
 		return "", errBadString
 	}
-	s.str = b
-	return string(b), nil
+	return string(out), nil
 }
 
 func malformed(err error) *providers.Error {

@@ -107,7 +107,7 @@ func (d *jsonDecoder) scanDelta(payload []byte, ev *event) error {
 	if err != nil || delta == nil {
 		return errMalformedEvent
 	}
-	if ev.index = parseIndex(index); ev.index < 0 {
+	if ev.index = jsonstr.Index(index); ev.index < 0 {
 		return errMalformedEvent
 	}
 	var text, toolUse []byte
@@ -137,49 +137,17 @@ func (d *jsonDecoder) scanDelta(payload []byte, ev *event) error {
 	return nil
 }
 
-// parseIndex reads a small non-negative JSON integer; -1 when it is not one.
-func parseIndex(v []byte) int {
-	if len(v) == 0 || len(v) > 9 {
-		return -1
-	}
-	n := 0
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
-}
-
 var errBadString = errors.New("malformed JSON string")
 
-// unquote decodes a raw JSON string value. Text without escapes, the common case,
-// is returned in place; escaped text is decoded into the reused buffer.
+// unquote decodes a raw JSON string value: in place when it has no escape, else
+// into the decoder's reused buffer.
 func (d *jsonDecoder) unquote(v []byte) ([]byte, error) {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return nil, errBadString
-	}
-	v = v[1 : len(v)-1]
-	esc := -1
-	for i, c := range v {
-		if c == '\\' {
-			esc = i
-			break
-		}
-		if c < 0x20 || c == '"' {
-			return nil, errBadString
-		}
-	}
-	if esc < 0 {
-		return v, nil
-	}
-	b, ok := jsonstr.Unescape(append(d.str[:0], v[:esc]...), v[esc:])
+	out, buf, ok := jsonstr.Decode(d.str, v)
+	d.str = buf
 	if !ok {
 		return nil, errBadString
 	}
-	d.str = b
-	return b, nil
+	return out, nil
 }
 
 // malformed is the error of an event whose payload could not be read.

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/switchyard/switchyard/internal/jsonfield"
+	"github.com/switchyard/switchyard/internal/jsonstr"
 )
 
 // A stream sends one event per few tokens, so its events are read without
@@ -152,25 +153,11 @@ func scanUsage(obj []byte, u *usageMetadata) bool {
 		default:
 			return true
 		}
-		*dst, ok = atoi(val)
+		*dst = jsonstr.Index(val)
+		ok = *dst >= 0
 		return ok
 	})
 	return ok && err == nil
-}
-
-// atoi reads a non-negative JSON integer; token counts are never negative.
-func atoi(b []byte) (int, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }
 
 // stringContents is the inside of a JSON string literal, nil for anything else.

@@ -14,7 +14,6 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -163,25 +162,11 @@ func (p *Provider) ChatStream(ctx context.Context, call *providers.Call) (provid
 
 // send posts body and returns a 200 response; any other status becomes an *Error.
 func (p *Provider) send(ctx context.Context, target string, body []byte, extra http.Header, stream bool) (*http.Response, error) {
-	// bytes.Reader gives the request a known length and GetBody.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	req, err := providers.NewPost(ctx, target, body, p.headers, extra, stream)
 	if err != nil {
 		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "building the Gemini request"}
 	}
-	h := req.Header
-	for k, v := range p.headers {
-		h[k] = v
-	}
-	for k, v := range extra {
-		h[k] = v
-	}
-	h.Set("Content-Type", "application/json")
-	if stream {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
-	}
-	if err := p.authorize(ctx, h); err != nil {
+	if err := p.authorize(ctx, req.Header); err != nil {
 		return nil, err
 	}
 	resp, err := p.client.Do(req)

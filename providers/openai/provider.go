@@ -6,7 +6,6 @@
 package openai
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -138,26 +137,11 @@ func (p *Provider) Embed(ctx context.Context, call *providers.EmbedCall) (*provi
 
 // send posts body and returns a 200 response; any other status becomes an *Error.
 func (p *Provider) send(ctx context.Context, op Operation, model string, body []byte, extra http.Header, stream bool) (*http.Response, error) {
-	// bytes.Reader gives the request a known length and GetBody, so the transport
-	// never races the response against its last read of the body.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint.URL(op, model), bytes.NewReader(body))
+	req, err := providers.NewPost(ctx, p.endpoint.URL(op, model), body, p.headers, extra, stream)
 	if err != nil {
 		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "building upstream request"}
 	}
-	h := req.Header
-	for k, v := range p.headers {
-		h[k] = v
-	}
-	for k, v := range extra {
-		h[k] = v
-	}
-	h.Set("Content-Type", "application/json")
-	if stream {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
-	}
-	if err := p.endpoint.Authorize(ctx, h); err != nil {
+	if err := p.endpoint.Authorize(ctx, req.Header); err != nil {
 		return nil, &providers.Error{Class: providers.ClassCredential, Err: err, Message: "obtaining upstream credentials failed"}
 	}
 	resp, err := p.client.Do(req)
