@@ -252,3 +252,42 @@ resilience:
 		t.Errorf("anthropic did not receive bedrock's earlier answer: %s", checks[1].body)
 	}
 }
+
+// A conversation outgrows the target's window: truncation auto drops the oldest
+// turns, disabled (the default) answers context_length_exceeded.
+func TestResponsesTruncation(t *testing.T) {
+	e := newEnv(t, `
+drain_delay: 0s
+providers:
+  - {name: openai, type: openai, base_url: "{{OPENAI}}", api_key: sk-upstream-openai}
+models:
+  - name: small
+    targets: [{provider: openai, model: gpt-4o-2024, context_window: 120}]
+`)
+	c := e.client("")
+	ctx := context.Background()
+	prev := ""
+	long := strings.Repeat("lorem ipsum dolor sit amet ", 8)
+	for i := range 3 {
+		params := sdk.ResponseNewParams{Model: "small", Input: text(fmt.Sprintf("turn %d: %s", i, long)),
+			Truncation: sdk.ResponseNewParamsTruncationAuto}
+		if prev != "" {
+			params.PreviousResponseID = openai.String(prev)
+		}
+		resp, err := c.Responses.New(ctx, params)
+		if err != nil {
+			t.Fatalf("turn %d with truncation auto: %v", i, err)
+		}
+		prev = resp.ID
+	}
+	last := e.openai.Requests()[len(e.openai.Requests())-1].Body
+	if strings.Contains(string(last), "turn 0:") || !strings.Contains(string(last), "turn 2:") {
+		t.Errorf("truncation auto should drop the oldest turns: %s", last)
+	}
+	_, err := c.Responses.New(ctx, sdk.ResponseNewParams{Model: "small", Input: text("one more " + long),
+		PreviousResponseID: openai.String(prev)})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Code != "context_length_exceeded" {
+		t.Errorf("truncation disabled: %v", err)
+	}
+}
