@@ -13,8 +13,6 @@ import (
 	"github.com/switchyard/switchyard/providers"
 )
 
-
-
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange, body []byte) {
 	if rt.cfg.Log.Bodies {
 		ex.reqBody = body

@@ -10,8 +10,6 @@ import (
 	"github.com/switchyard/switchyard/providers"
 )
 
-
-
 func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange, body []byte) {
 	var req providers.EmbeddingRequest
 	if err := json.Unmarshal(body, &req); err != nil {
