@@ -31,6 +31,9 @@ type Options struct {
 	Smoke bool `json:"smoke"`
 	// OutDir receives results.md, results.json, the proxies' logs and binaries.
 	OutDir string `json:"-"`
+	// SwitchyardBinary, when set, is the switchyard under test instead of a build
+	// of this tree's cmd/switchyard (to compare two builds).
+	SwitchyardBinary string `json:"switchyard_binary,omitempty"`
 
 	// Size is the content of a whole response, in bytes.
 	Size int `json:"response_bytes"`
@@ -177,7 +180,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		return nil, err
 	}
 	r.logf("building cmd/switchyard and bench/cmd/bareproxy")
-	if r.bin, err = build(r.dir); err != nil {
+	if r.bin, err = build(r.dir, o.SwitchyardBinary); err != nil {
 		return nil, err
 	}
 	if r.up, err = StartUpstream(); err != nil {

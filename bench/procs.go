@@ -37,8 +37,9 @@ func moduleRoot() (string, error) {
 }
 
 // build compiles cmd/switchyard and bench/cmd/bareproxy into dir, as release
-// builds would be (no race detector, no coverage).
-func build(dir string) (binaries, error) {
+// builds would be (no race detector, no coverage). A switchyard binary given
+// (another build to compare) is used as it is.
+func build(dir, switchyard string) (binaries, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return binaries{}, err
@@ -48,7 +49,14 @@ func build(dir string) (binaries, error) {
 		return binaries{}, err
 	}
 	b := binaries{switchyard: filepath.Join(dir, "switchyard"), bareproxy: filepath.Join(dir, "bareproxy")}
-	for pkg, out := range map[string]string{"./cmd/switchyard": b.switchyard, "./bench/cmd/bareproxy": b.bareproxy} {
+	pkgs := map[string]string{"./cmd/switchyard": b.switchyard, "./bench/cmd/bareproxy": b.bareproxy}
+	if switchyard != "" {
+		if b.switchyard, err = filepath.Abs(switchyard); err != nil {
+			return binaries{}, err
+		}
+		delete(pkgs, "./cmd/switchyard")
+	}
+	for pkg, out := range pkgs {
 		cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
 		cmd.Dir = root
 		if msg, err := cmd.CombinedOutput(); err != nil {

@@ -33,6 +33,7 @@ func run() int {
 	tpTime := flag.Duration("throughput-time", 0, "duration of the throughput phase (default 10s)")
 	streamTime := flag.Duration("stream-time", 0, "duration of the streaming phase (default 15s)")
 	idle := flag.String("idle", "", "comma-separated counts of concurrent idle streams (default 1000,5000)")
+	binary := flag.String("switchyard", "", "a switchyard binary to measure instead of building ./cmd/switchyard")
 	phases := flag.String("phases", "", "comma-separated phases to run, of throughput,rate,streams,idle (default all; verdicts need all)")
 	flag.Parse()
 
@@ -41,6 +42,7 @@ func run() int {
 		o = bench.SmokeOptions()
 	}
 	o.OutDir = *out
+	o.SwitchyardBinary = *binary
 	o.Log = os.Stdout
 	if *conc > 0 {
 		o.Concurrency = *conc
