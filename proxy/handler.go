@@ -1,10 +1,10 @@
 package proxy
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
 	"net/http"
 )
 
@@ -59,7 +59,17 @@ func newRequestID() string {
 
 // readBody reads the request body within max_body_bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	// With a known length the body is read into one buffer of its size (plus the
+	// read that sees EOF), where io.ReadAll would grow and copy its way up to it.
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	body := buf.Bytes()
+	if body == nil {
+		body = []byte{} // as io.ReadAll: an empty body is not an absent one
+	}
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

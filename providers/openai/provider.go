@@ -173,10 +173,16 @@ func (p *Provider) send(ctx context.Context, op Operation, model string, body []
 
 func readResponse(resp *http.Response) (*providers.Response, error) {
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
+	// With a known length the body is read into one buffer of its size (plus the
+	// read that sees EOF), where io.ReadAll would grow and copy its way up to it.
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 && resp.ContentLength <= maxResponseBytes {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1)); err != nil {
 		return nil, providers.AsError(err)
 	}
+	body := buf.Bytes()
 	if len(body) > maxResponseBytes {
 		return nil, &providers.Error{Class: providers.ClassInternal, Status: resp.StatusCode, Message: "upstream response too large"}
 	}
