@@ -54,7 +54,10 @@ type Options struct {
 	StreamInterval time.Duration `json:"stream_interval"`
 	// IdleStreams are the numbers of concurrent idle streams to hold open.
 	IdleStreams []int `json:"idle_streams"`
-	// Warm is the warm-up before each measured phase.
+	// Rounds split every measured phase (but idle streams) into this many slices
+	// per target, taken in turns (see interleave).
+	Rounds int `json:"rounds"`
+	// Warm is the warm-up before each measured slice.
 	Warm time.Duration `json:"warm"`
 	// Phases to run, of throughput, rate, streams and idle; empty runs them all
 	// (verdicts need all of them).
@@ -64,7 +67,7 @@ type Options struct {
 	Log io.Writer `json:"-"`
 }
 
-// DefaultOptions is the full run, about 7 minutes on two cores.
+// DefaultOptions is the full run, about 6 minutes on two cores.
 func DefaultOptions() Options {
 	return Options{
 		OutDir:         "bench-results",
@@ -82,6 +85,7 @@ func DefaultOptions() Options {
 		// 5,000 streams hold ~10,000 descriptors in the harness (client and upstream
 		// ends) and ~10,000 in the proxy: within a limit of 20,000 per process.
 		IdleStreams: []int{1000, 5000},
+		Rounds:      5,
 		Warm:        time.Second,
 	}
 }
@@ -99,6 +103,7 @@ func SmokeOptions() Options {
 	o.StreamChunks = 5
 	o.StreamInterval = 2 * time.Millisecond
 	o.IdleStreams = []int{20}
+	o.Rounds = 2
 	o.Warm = 100 * time.Millisecond
 	return o
 }
@@ -315,43 +320,78 @@ func (r *run) phases(ctx context.Context, res *Results) {
 	}
 }
 
+// interleave runs fn for every target in every round, each round in a rotated
+// order: the targets take turns in short slices, so that what else happens on the
+// machine during a phase falls on all of them alike, not on one.
+func (r *run) interleave(ctx context.Context, fn func(i int, t *target)) {
+	n := len(r.targets)
+	for round := range r.o.Rounds {
+		for k := range n {
+			if ctx.Err() != nil {
+				return
+			}
+			i := (round + k) % n
+			fn(i, r.targets[i])
+		}
+	}
+}
+
+// slice is one round's share of a phase.
+func (r *run) slice(total time.Duration) time.Duration { return total / time.Duration(r.o.Rounds) }
+
 func (r *run) throughputPhase(ctx context.Context, res *Results) {
 	o := r.o
-	r.logf("throughput: %d concurrent clients for %s, 0 ms upstream, %d-byte responses", o.Concurrency, o.ThroughputTime, o.Size)
+	r.logf("throughput: %d concurrent clients for %s in %d rounds, 0 ms upstream, %d-byte responses", o.Concurrency,
+		o.ThroughputTime, o.Rounds, o.Size)
+	acc := make([]tpSlice, len(r.targets))
+	r.interleave(ctx, func(i int, t *target) {
+		acc[i] = acc[i].add(throughput(ctx, t, o.Concurrency, o.Warm, r.slice(o.ThroughputTime),
+			func() Spec { return nextSpec(Spec{Size: o.Size}) }))
+	})
 	for i, t := range r.targets {
-		tp := throughput(ctx, t, o.Concurrency, o.Warm, o.ThroughputTime, func() Spec { return nextSpec(Spec{Size: o.Size}) })
+		tp := acc[i].result(t, o.Concurrency)
 		res.Targets[i].Throughput = tp
 		r.logf("  %-19s %9.0f req/s  cpu %7.1f ms/1k  rss %6.1f MiB", t.name, tp.RPS, tp.CPUPer1k, tp.RSSMiB)
-		t.tr.CloseIdleConnections()
 	}
 }
 
 func (r *run) ratePhases(ctx context.Context, res *Results) {
 	o := r.o
 	for _, lat := range o.Latencies {
-		r.logf("open loop: %.0f req/s for %s, %s upstream", o.Rate, o.RateTime, lat)
+		r.logf("open loop: %.0f req/s for %s in %d rounds, %s upstream", o.Rate, o.RateTime, o.Rounds, lat)
+		acc := make([]olSlice, len(r.targets))
+		r.interleave(ctx, func(i int, t *target) {
+			acc[i] = acc[i].add(openLoop(ctx, t, o.Rate, o.Warm, r.slice(o.RateTime),
+				func() Spec { return nextSpec(Spec{Latency: lat, Size: o.Size}) }))
+		})
+		var direct Dist
 		for i, t := range r.targets {
-			ol := openLoop(ctx, t, o.Rate, o.Warm, o.RateTime, func() Spec { return nextSpec(Spec{Latency: lat, Size: o.Size}) })
+			ol := acc[i].result(t, o.Rate)
 			ol.UpstreamMS = msOf(lat)
-			if i > 0 {
-				d := res.Targets[0].OpenLoop[len(res.Targets[0].OpenLoop)-1].Latency
-				ol.AddedP50, ol.AddedP99 = round3(ol.Latency.P50-d.P50), round3(ol.Latency.P99-d.P99)
+			if i == 0 {
+				direct = ol.Latency
+			} else {
+				ol.AddedP50, ol.AddedP99 = round3(ol.Latency.P50-direct.P50), round3(ol.Latency.P99-direct.P99)
 			}
 			res.Targets[i].OpenLoop = append(res.Targets[i].OpenLoop, ol)
-			r.logf("  %-19s p50 %7.3f  p99 %7.3f  p99.9 %7.3f ms  (added p50 %+.3f p99 %+.3f)  cpu %6.1f ms/1k  send lag p99 %.3f ms",
-				t.name, ol.Latency.P50, ol.Latency.P99, ol.Latency.P999, ol.AddedP50, ol.AddedP99, ol.CPUPer1k, ol.SendLag.P99)
+			r.logf("  %-19s p50 %7.3f  p99 %7.3f  p99.9 %7.3f ms  (added p50 %+.3f p99 %+.3f)  cpu %6.1f ms/1k  rounds' p99 %s",
+				t.name, ol.Latency.P50, ol.Latency.P99, ol.Latency.P999, ol.AddedP50, ol.AddedP99, ol.CPUPer1k, spread(ol.RoundP99))
 		}
 	}
 }
 
 func (r *run) streamPhase(ctx context.Context, res *Results) {
 	o := r.o
-	r.logf("streams: %.0f/s for %s, %s upstream, %d chunks %s apart", o.StreamRate, o.StreamTime, o.StreamLatency,
-		o.StreamChunks, o.StreamInterval)
-	for i, t := range r.targets {
-		st := streams(ctx, t, r.up, o.StreamRate, o.Warm, o.StreamTime, func() Spec {
+	r.logf("streams: %.0f/s for %s in %d rounds, %s upstream, %d chunks %s apart", o.StreamRate, o.StreamTime, o.Rounds,
+		o.StreamLatency, o.StreamChunks, o.StreamInterval)
+	acc := make([]stSlice, len(r.targets))
+	r.interleave(ctx, func(i int, t *target) {
+		acc[i] = acc[i].add(streams(ctx, t, r.up, o.StreamRate, o.Warm, r.slice(o.StreamTime), func() Spec {
 			return nextSpec(Spec{Latency: o.StreamLatency, Chunks: o.StreamChunks, Interval: o.StreamInterval})
-		})
+		}))
+	})
+	for i, t := range r.targets {
+		st := acc[i].result(t, o.StreamRate)
 		st.Chunks, st.IntervalMS, st.UpstreamMS = o.StreamChunks, msOf(o.StreamInterval), msOf(o.StreamLatency)
 		if i > 0 {
 			d := res.Targets[0].Streams
@@ -359,9 +399,18 @@ func (r *run) streamPhase(ctx context.Context, res *Results) {
 			st.AddedLastP50, st.AddedLastP99 = round3(st.LastToken.P50-d.LastToken.P50), round3(st.LastToken.P99-d.LastToken.P99)
 		}
 		res.Targets[i].Streams = st
-		r.logf("  %-19s first token p50 %7.3f p99 %7.3f  last p50 %7.3f p99 %7.3f  chunk delay p50 %.3f p99 %.3f ms",
-			t.name, st.FirstToken.P50, st.FirstToken.P99, st.LastToken.P50, st.LastToken.P99, st.ChunkDelay.P50, st.ChunkDelay.P99)
+		r.logf("  %-19s first token p50 %7.3f p99 %7.3f  last p50 %7.3f p99 %7.3f  chunk delay p50 %.3f p99 %.3f ms (rounds' p99 %s)",
+			t.name, st.FirstToken.P50, st.FirstToken.P99, st.LastToken.P50, st.LastToken.P99, st.ChunkDelay.P50, st.ChunkDelay.P99,
+			spread(st.RoundDelayP99))
 	}
+}
+
+// spread shows the range of per-round figures: "min..max".
+func spread(v []float64) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f..%.3f", slices.Min(v), slices.Max(v))
 }
 
 // idlePhases measure memory per idle stream, each count on a freshly started

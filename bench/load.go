@@ -20,7 +20,14 @@ type Throughput struct {
 	RSSMiB   float64 `json:"rss_mib"`
 }
 
-func throughput(ctx context.Context, t *target, conc int, warm, dur time.Duration, spec func() Spec) Throughput {
+// tpSlice is one slice of the throughput phase, to be merged with the others.
+type tpSlice struct {
+	n            int64
+	elapsed, cpu time.Duration
+}
+
+// throughput runs conc clients for warm+dur and counts the answers of dur.
+func throughput(ctx context.Context, t *target, conc int, warm, dur time.Duration, spec func() Spec) tpSlice {
 	var measuring atomic.Bool
 	var n atomic.Int64
 	ctx, cancel := context.WithCancel(ctx)
@@ -43,17 +50,25 @@ func throughput(ctx context.Context, t *target, conc int, warm, dur time.Duratio
 	measuring.Store(true)
 	sleepCtx(ctx, dur)
 	measuring.Store(false)
-	elapsed := time.Since(start)
-	count := n.Load()
-	cpu1 := t.cpu()
+	out := tpSlice{elapsed: time.Since(start), n: n.Load(), cpu: t.cpu() - cpu0}
 	// Stopping the clients cancels requests in flight: they are not counted, and
 	// not held against the proxy either.
 	cancel()
 	wg.Wait()
-	out := Throughput{Concurrency: conc, Requests: count, Seconds: round3(elapsed.Seconds()),
-		RPS: round3(float64(count) / elapsed.Seconds()), RSSMiB: t.rssMiB()}
-	if count > 0 && t.proc != nil {
-		out.CPUPer1k = round3(msOf(cpu1-cpu0) * 1000 / float64(count))
+	return out
+}
+
+func (s tpSlice) add(o tpSlice) tpSlice {
+	return tpSlice{n: s.n + o.n, elapsed: s.elapsed + o.elapsed, cpu: s.cpu + o.cpu}
+}
+
+func (s tpSlice) result(t *target, conc int) Throughput {
+	out := Throughput{Concurrency: conc, Requests: s.n, Seconds: round3(s.elapsed.Seconds()), RSSMiB: t.rssMiB()}
+	if s.elapsed > 0 {
+		out.RPS = round3(float64(s.n) / s.elapsed.Seconds())
+	}
+	if s.n > 0 && t.proc != nil {
+		out.CPUPer1k = round3(msOf(s.cpu) * 1000 / float64(s.n))
 	}
 	return out
 }
@@ -69,7 +84,11 @@ type OpenLoop struct {
 	// AddedP50 and AddedP99 are this target's percentiles minus direct's.
 	AddedP50 float64 `json:"added_p50_ms"`
 	AddedP99 float64 `json:"added_p99_ms"`
-	CPUPer1k float64 `json:"cpu_ms_per_1k"`
+	// RoundP50 and RoundP99 are the percentiles of each round alone: their spread
+	// is the noise of the machine.
+	RoundP50 []float64 `json:"round_p50_ms"`
+	RoundP99 []float64 `json:"round_p99_ms"`
+	CPUPer1k float64   `json:"cpu_ms_per_1k"`
 	// SendLag is how late the generator itself sent requests: the harness's own
 	// noise floor on this machine.
 	SendLag Dist `json:"send_lag"`
@@ -108,25 +127,47 @@ func schedule(ctx context.Context, rate float64, warm, dur time.Duration, measur
 	return lags
 }
 
-func openLoop(ctx context.Context, t *target, rate float64, warm, dur time.Duration, spec func() Spec) OpenLoop {
+// olSlice is one slice of an open-loop phase.
+type olSlice struct {
+	lat, lags []time.Duration
+	rounds    []Dist
+	n         int64
+	cpu       time.Duration
+}
+
+func openLoop(ctx context.Context, t *target, rate float64, warm, dur time.Duration, spec func() Spec) olSlice {
 	var mu sync.Mutex
-	var lat []time.Duration
+	var out olSlice
 	var cpu0 time.Duration
-	var n atomic.Int64
-	lags := schedule(ctx, rate, warm, dur, func() { cpu0 = t.cpu() }, func(at time.Time, record bool) {
+	out.lags = schedule(ctx, rate, warm, dur, func() { cpu0 = t.cpu() }, func(at time.Time, record bool) {
 		o := t.chat(ctx, spec())
 		d := time.Since(at)
 		if !record || o.kind != okOutcome {
 			return
 		}
-		n.Add(1)
 		mu.Lock()
-		lat = append(lat, d)
+		out.lat = append(out.lat, d)
+		out.n++
 		mu.Unlock()
 	})
-	out := OpenLoop{Rate: rate, Latency: dist(lat), SendLag: dist(lags)}
-	if c := n.Load(); c > 0 && t.proc != nil {
-		out.CPUPer1k = round3(msOf(t.cpu()-cpu0) * 1000 / float64(c))
+	out.cpu = t.cpu() - cpu0
+	out.rounds = []Dist{dist(out.lat)}
+	return out
+}
+
+func (s olSlice) add(o olSlice) olSlice {
+	return olSlice{lat: append(s.lat, o.lat...), lags: append(s.lags, o.lags...), rounds: append(s.rounds, o.rounds...),
+		n: s.n + o.n, cpu: s.cpu + o.cpu}
+}
+
+func (s olSlice) result(t *target, rate float64) OpenLoop {
+	out := OpenLoop{Rate: rate, Latency: dist(s.lat), SendLag: dist(s.lags)}
+	for _, r := range s.rounds {
+		out.RoundP50 = append(out.RoundP50, r.P50)
+		out.RoundP99 = append(out.RoundP99, r.P99)
+	}
+	if s.n > 0 && t.proc != nil {
+		out.CPUPer1k = round3(msOf(s.cpu) * 1000 / float64(s.n))
 	}
 	return out
 }
@@ -142,6 +183,8 @@ type Streams struct {
 	FirstToken Dist    `json:"first_token"`
 	LastToken  Dist    `json:"last_token"`
 	ChunkDelay Dist    `json:"chunk_delay"`
+	// RoundDelayP99 is the chunk delay p99 of each round alone.
+	RoundDelayP99 []float64 `json:"round_chunk_delay_p99_ms"`
 	// Added* are this target's percentiles minus direct's.
 	AddedFirstP50 float64 `json:"added_first_token_p50_ms"`
 	AddedFirstP99 float64 `json:"added_first_token_p99_ms"`
@@ -151,26 +194,45 @@ type Streams struct {
 	CPUPer1k float64 `json:"cpu_ms_per_1k_streams"`
 }
 
-func streams(ctx context.Context, t *target, up *Upstream, rate float64, warm, dur time.Duration, spec func() Spec) Streams {
+// stSlice is one slice of the streaming phase.
+type stSlice struct {
+	first, last, delays []time.Duration
+	roundDelayP99       []float64
+	n                   int64
+	cpu                 time.Duration
+}
+
+func streams(ctx context.Context, t *target, up *Upstream, rate float64, warm, dur time.Duration, spec func() Spec) stSlice {
 	var mu sync.Mutex
-	var first, last, delays []time.Duration
+	var out stSlice
 	var cpu0 time.Duration
-	var n atomic.Int64
 	schedule(ctx, rate, warm, dur, func() { cpu0 = t.cpu() }, func(at time.Time, record bool) {
 		st, o := t.stream(ctx, up, spec(), int64(at.Sub(up.epoch)), nil)
 		if !record || o.kind != okOutcome {
 			return
 		}
-		n.Add(1)
 		mu.Lock()
-		first = append(first, st.firstToken)
-		last = append(last, st.lastToken)
-		delays = append(delays, st.delays...)
+		out.n++
+		out.first = append(out.first, st.firstToken)
+		out.last = append(out.last, st.lastToken)
+		out.delays = append(out.delays, st.delays...)
 		mu.Unlock()
 	})
-	out := Streams{Rate: rate, FirstToken: dist(first), LastToken: dist(last), ChunkDelay: dist(delays)}
-	if c := n.Load(); c > 0 && t.proc != nil {
-		out.CPUPer1k = round3(msOf(t.cpu()-cpu0) * 1000 / float64(c))
+	out.cpu = t.cpu() - cpu0
+	out.roundDelayP99 = []float64{dist(out.delays).P99}
+	return out
+}
+
+func (s stSlice) add(o stSlice) stSlice {
+	return stSlice{first: append(s.first, o.first...), last: append(s.last, o.last...), delays: append(s.delays, o.delays...),
+		roundDelayP99: append(s.roundDelayP99, o.roundDelayP99...), n: s.n + o.n, cpu: s.cpu + o.cpu}
+}
+
+func (s stSlice) result(t *target, rate float64) Streams {
+	out := Streams{Rate: rate, FirstToken: dist(s.first), LastToken: dist(s.last), ChunkDelay: dist(s.delays),
+		RoundDelayP99: s.roundDelayP99}
+	if s.n > 0 && t.proc != nil {
+		out.CPUPer1k = round3(msOf(s.cpu) * 1000 / float64(s.n))
 	}
 	return out
 }

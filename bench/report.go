@@ -167,7 +167,7 @@ func Markdown(res *Results) string {
 	fmt.Fprintf(&b, "### Requests (%d-byte completions)\n\n", o.Size)
 	fmt.Fprintf(&b, "| target | req/s at %d clients | CPU ms / 1k req | RSS MiB |", o.Concurrency)
 	for _, lat := range o.Latencies {
-		fmt.Fprintf(&b, " p50 / p99 ms, %s upstream, %.0f req/s | added p50 / p99 |", lat, o.Rate)
+		fmt.Fprintf(&b, " p50 / p99 ms, %.0f ms upstream, %.0f req/s | added p50 / p99 |", msOf(lat), o.Rate)
 	}
 	b.WriteString("\n|---|---:|---:|---:|")
 	for range o.Latencies {
@@ -194,9 +194,18 @@ func Markdown(res *Results) string {
 		fmt.Fprintf(&b, " %s %s;", t.Name, strings.Join(parts, ", "))
 	}
 	if d := res.Target("direct"); d != nil && len(d.OpenLoop) > 0 {
-		fmt.Fprintf(&b, " generator send lag p99 %.3f ms.\n\n", d.OpenLoop[len(d.OpenLoop)-1].SendLag.P99)
+		fmt.Fprintf(&b, " generator send lag p99 %.3f ms.\n", d.OpenLoop[len(d.OpenLoop)-1].SendLag.P99)
 	}
-	fmt.Fprintf(&b, "### Streams (%.0f/s, %s upstream, %d chunks %s apart)\n\n", o.StreamRate, o.StreamLatency, o.StreamChunks, o.StreamInterval)
+	fmt.Fprintf(&b, "\nThe p99 of each of the %d rounds alone (min..max), the noise of the machine:", o.Rounds)
+	for _, t := range res.Targets {
+		var parts []string
+		for _, ol := range t.OpenLoop {
+			parts = append(parts, fmt.Sprintf("%s at %.0f ms", spread(ol.RoundP99), ol.UpstreamMS))
+		}
+		fmt.Fprintf(&b, " %s %s;", t.Name, strings.Join(parts, ", "))
+	}
+	b.WriteString("\n\n")
+	fmt.Fprintf(&b, "### Streams (%.0f/s, %.0f ms upstream, %d chunks %s apart)\n\n", o.StreamRate, msOf(o.StreamLatency), o.StreamChunks, o.StreamInterval)
 	b.WriteString("| target | first token p50 / p99 ms | added | last token p50 / p99 ms | added | chunk delay p50 / p99 / max ms | CPU ms / 1k streams |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, t := range res.Targets {
@@ -210,6 +219,11 @@ func Markdown(res *Results) string {
 			s.FirstToken.P50, s.FirstToken.P99, addF, s.LastToken.P50, s.LastToken.P99, addL,
 			s.ChunkDelay.P50, s.ChunkDelay.P99, s.ChunkDelay.Max, dash(s.CPUPer1k, "%.1f"))
 	}
+	b.WriteString("\nChunk delay p99 of each round alone (min..max):")
+	for _, t := range res.Targets {
+		fmt.Fprintf(&b, " %s %s;", t.Name, spread(t.Streams.RoundDelayP99))
+	}
+	b.WriteString("\n")
 	b.WriteString("\n### Idle streams (each paused by the upstream after its first chunk; fresh proxy process per row)\n\n")
 	b.WriteString("| target | streams | open | RSS before → with streams MiB | KB per stream | Go heap / stacks KB per stream | goroutines per stream |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")

@@ -2,7 +2,7 @@
 // Switchyard's pass-through and its Bedrock translation, side by side against one
 // emulated upstream. See bench/README.md.
 //
-//	go run ./bench/cmd/harness            # the full run, ~7 minutes
+//	go run ./bench/cmd/harness            # the full run, ~6 minutes
 //	go run ./bench/cmd/harness -smoke     # every phase in seconds (CI)
 package main
 
@@ -28,6 +28,7 @@ func run() int {
 	smoke := flag.Bool("smoke", false, "run every phase with tiny counts (CI): checks the harness and the responses, not timings")
 	out := flag.String("out", "bench-results", "directory for results.md, results.json, logs and binaries")
 	conc := flag.Int("concurrency", 0, "clients of the throughput phase (default 64)")
+	rounds := flag.Int("rounds", 0, "slices per target of each measured phase, taken in turns (default 5)")
 	rate := flag.Float64("rate", 0, "requests per second of the fixed-rate phases (default 400)")
 	rateTime := flag.Duration("rate-time", 0, "duration of each fixed-rate phase (default 15s)")
 	tpTime := flag.Duration("throughput-time", 0, "duration of the throughput phase (default 10s)")
@@ -46,6 +47,9 @@ func run() int {
 	o.Log = os.Stdout
 	if *conc > 0 {
 		o.Concurrency = *conc
+	}
+	if *rounds > 0 {
+		o.Rounds = *rounds
 	}
 	if *rate > 0 {
 		o.Rate = *rate
