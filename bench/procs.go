@@ -30,10 +30,11 @@ func moduleRoot() (string, error) {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the switchyard module")
+	root := filepath.Dir(mod)
+	if _, err := os.Stat(filepath.Join(root, "bench", "cmd", "bareproxy")); mod == "" || mod == os.DevNull || err != nil {
+		return "", errors.New("run the harness from a checkout of the switchyard module that has bench/ (go run ./bench/cmd/harness)")
 	}
-	return filepath.Dir(mod), nil
+	return root, nil
 }
 
 // build compiles cmd/switchyard and bench/cmd/bareproxy into dir, as release
