@@ -37,10 +37,14 @@ func (s *Server) reserveBudget(ctx context.Context, rt *runtime, ex *exchange, a
 // tokens with its actual ones. It runs when the request ends, however it ended
 // (cancelled streams too), on a context of its own.
 func (s *Server) settle(rt *runtime, ex *exchange, a *admission) {
+	key := ex.key
+	limited := a.rate.Allowed && key.cfg != nil
+	if !limited && a.hold == nil {
+		return // nothing was counted: most requests, spared a timer per request
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*rt.cfg.State.Timeout)
 	defer cancel()
-	key := ex.key
-	if a.rate.Allowed && key.cfg != nil {
+	if limited {
 		actual := int64(0)
 		if ex.served.usageKnown {
 			actual = int64(ex.served.usage.TotalTokens)

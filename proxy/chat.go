@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"go.uber.org/zap"
-
 	"github.com/switchyard/switchyard/internal/jsonfield"
 	"github.com/switchyard/switchyard/policy"
 	"github.com/switchyard/switchyard/providers"
@@ -58,7 +56,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, rt *runtime, 
 	defer cancel()
 	x := &execution{reqCtx: ctx, s: s, rt: rt, plan: a.plan,
 		job: job{chat: req, stream: req.Stream, header: forwardHeaders(r)},
-		log: s.log.With(zap.String("request_id", r.Header.Get("X-Request-Id")))}
+		log: requestLogger(s.log, r)}
 	if use != nil {
 		s.storeBeforeDone(x, use, req.Stream)
 	}

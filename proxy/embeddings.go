@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"go.uber.org/zap"
-
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -40,7 +38,7 @@ func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request, rt *run
 	defer cancel()
 	x := &execution{reqCtx: ctx, s: s, rt: rt, plan: a.plan,
 		job: job{embed: &providers.EmbedCall{Body: body, Input: &req}, header: forwardHeaders(r)},
-		log: s.log.With(zap.String("request_id", r.Header.Get("X-Request-Id")))}
+		log: requestLogger(s.log, r)}
 	ex.x = x
 	p, aerr := x.run(ctx)
 	if aerr != nil {

@@ -43,7 +43,7 @@ type exchange struct {
 }
 
 func (s *Server) begin(r *http.Request, kind string) *exchange {
-	s.metrics.InFlight.WithLabelValues("request").Inc()
+	s.inflight.Inc()
 	return &exchange{s: s, r: r, start: time.Now(), kind: kind, key: unauthenticated}
 }
 
@@ -68,7 +68,7 @@ func (e *exchange) fail(w http.ResponseWriter, aerr *apiError) {
 // end records the exchange in metrics and the access log.
 func (e *exchange) end() {
 	m := e.s.metrics
-	m.InFlight.WithLabelValues("request").Dec()
+	e.s.inflight.Dec()
 	elapsed := time.Since(e.start)
 	provider := ""
 	switch {
@@ -124,7 +124,8 @@ func (e *exchange) log(elapsed time.Duration, statusClass string) {
 	if ce == nil {
 		return // fields are built only when the line is written
 	}
-	fields := []zap.Field{
+	fields := make([]zap.Field, 0, 16) // a served request writes 15: one allocation
+	fields = append(fields,
 		zap.String("request_id", e.r.Header.Get("X-Request-Id")),
 		zap.String("kind", e.kind),
 		zap.String("key", e.key.Name),
@@ -133,7 +134,7 @@ func (e *exchange) log(elapsed time.Duration, statusClass string) {
 		zap.Bool("stream", e.stream),
 		zap.Int("status", e.status),
 		zap.Float64("latency_ms", ms(elapsed)),
-	}
+	)
 	if e.target != nil {
 		fields = append(fields, zap.String("provider", e.target.ProviderName), zap.String("target", e.target.ID))
 	}
@@ -173,6 +174,13 @@ func (e *exchange) log(elapsed time.Duration, statusClass string) {
 		fields = append(fields, zap.String("response_body", telemetry.Redact(e.respBody)))
 	}
 	ce.Write(fields...)
+}
+
+// requestLogger is the logger of one request's execution. Most requests never log
+// through it, so its request_id field is encoded only if a line is written
+// (zap's WithLazy): With would encode it, and copy the encoder, for every request.
+func requestLogger(log *zap.Logger, r *http.Request) *zap.Logger {
+	return log.WithLazy(zap.String("request_id", r.Header.Get("X-Request-Id")))
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -4,8 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
 	"net/http"
+
+	"github.com/switchyard/switchyard/providers"
 )
 
 // Handler is the OpenAI-compatible API.
@@ -79,7 +80,7 @@ func (s *Server) withBody(serve func(http.ResponseWriter, *http.Request, *runtim
 
 // readBody reads the request body within max_body_bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := providers.ReadSized(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

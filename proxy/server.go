@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
 
@@ -58,6 +59,10 @@ type Server struct {
 	load            func() (*config.Config, error)
 	reloadMu        sync.Mutex // one reload at a time
 
+	// inflight is switchyard_in_flight{kind="request"}, resolved once: every
+	// request moves it twice.
+	inflight prometheus.Gauge
+
 	rt       atomic.Pointer[runtime]
 	unpriced sync.Map // target IDs already warned about
 	ready    atomic.Bool
@@ -80,6 +85,7 @@ func New(opts Options) (*Server, error) {
 		version:         opts.Version,
 		load:            opts.Load,
 	}
+	s.inflight = s.metrics.InFlight.WithLabelValues("request")
 	s.pool = health.NewPool(breakerObserver{s})
 	tracing, err := telemetry.NewTracing(opts.Config.Tracing, opts.Version, opts.SpanExporter)
 	if err != nil {

@@ -8,7 +8,6 @@ package anthropic
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -100,13 +99,9 @@ func (p *Provider) Chat(ctx context.Context, call *providers.Call) (*providers.R
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	raw, err := providers.ReadResponse(resp, maxResponseBytes)
 	if err != nil {
-		return nil, providers.AsError(err)
-	}
-	if len(raw) > maxResponseBytes {
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: resp.StatusCode, Message: "upstream response too large"}
+		return nil, err
 	}
 	out, err := translateResponse(raw, tr)
 	if err != nil {

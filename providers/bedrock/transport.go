@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -88,18 +87,7 @@ func (p *Provider) credentials(ctx context.Context) (aws.Credentials, error) {
 
 // readBody reads and closes a buffered response.
 func readBody(resp *http.Response) ([]byte, error) {
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 && resp.ContentLength <= maxResponseBytes {
-		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1)); err != nil {
-		return nil, classify(err)
-	}
-	if buf.Len() > maxResponseBytes {
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: resp.StatusCode, Message: "Bedrock's response is too large"}
-	}
-	return buf.Bytes(), nil
+	return providers.ReadResponse(resp, maxResponseBytes)
 }
 
 // isMediaType reports whether a Content-Type header names the media type want.

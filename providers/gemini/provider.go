@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -197,15 +196,7 @@ func (p *Provider) authorize(ctx context.Context, h http.Header) error {
 }
 
 func readBody(resp *http.Response) ([]byte, error) {
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return nil, providers.AsError(err)
-	}
-	if len(data) > maxResponseBytes {
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: resp.StatusCode, Message: "Gemini response too large"}
-	}
-	return data, nil
+	return providers.ReadResponse(resp, maxResponseBytes)
 }
 
 func isEventStream(contentType string) bool {

@@ -8,7 +8,6 @@ package openai
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -156,13 +155,9 @@ func (p *Provider) send(ctx context.Context, op Operation, model string, body []
 }
 
 func readResponse(resp *http.Response) (*providers.Response, error) {
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	body, err := providers.ReadResponse(resp, maxResponseBytes)
 	if err != nil {
-		return nil, providers.AsError(err)
-	}
-	if len(body) > maxResponseBytes {
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: resp.StatusCode, Message: "upstream response too large"}
+		return nil, err
 	}
 	usage, model, err := decodeUsage(body)
 	if err != nil {

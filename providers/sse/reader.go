@@ -29,9 +29,16 @@ type Reader struct {
 	line []byte // a line longer than the buffer, assembled
 }
 
-// NewReader reads events from r with a 4 KiB buffer; longer lines are assembled.
+// bufferSize holds one line of the events upstreams send: an OpenAI or Anthropic
+// chunk is 150 to 400 bytes, a Gemini one up to about 1 KiB. A stream holds its
+// buffer for its whole life, idle or not, and below it the transport buffers the
+// connection already (4 KiB): a bigger buffer here would only cost memory per
+// stream. Longer lines are assembled (readLine), at the cost of one copy.
+const bufferSize = 1024
+
+// NewReader reads events from r with a 1 KiB buffer; longer lines are assembled.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{r: bufio.NewReaderSize(r, 4096)}
+	return &Reader{r: bufio.NewReaderSize(r, bufferSize)}
 }
 
 // Next returns the next event with data. It returns io.EOF at the end of input; an
