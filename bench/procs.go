@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -73,57 +73,64 @@ type process struct {
 	name string
 	cmd  *exec.Cmd
 	log  *os.File
-	// ready is a URL that answers 200 once the process serves, or tcp://ADDR
-	// that accepts connections once it does.
-	ready string
-	done  chan error
+	done chan error
 }
 
-func startProcess(name, logPath, ready string, argv ...string) (*process, error) {
+// addresses reads, from what a process has logged so far, the addresses it bound
+// (it listens on port 0: the kernel picks free ports, without a race against other
+// programs picking the same) and the URL that answers 200 once it serves.
+type addresses func(log []byte) (addrs []string, readyURL string, ok bool)
+
+func startProcess(name, logPath string, addrsFrom addresses, argv ...string) (*process, []string, error) {
 	log, err := os.Create(logPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the harness
 	if err := cmd.Start(); err != nil {
 		log.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	p := &process{name: name, cmd: cmd, log: log, ready: ready, done: make(chan error, 1)}
+	p := &process{name: name, cmd: cmd, log: log, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait() }()
-	if err := p.waitReady(20 * time.Second); err != nil {
+	addrs, err := p.waitReady(logPath, addrsFrom, 20*time.Second)
+	if err != nil {
 		p.stop()
-		return nil, fmt.Errorf("%s did not start (log %s): %w", name, logPath, err)
+		return nil, nil, fmt.Errorf("%s did not start (log %s): %w", name, logPath, err)
 	}
-	return p, nil
+	return p, addrs, nil
 }
 
-func (p *process) waitReady(limit time.Duration) error {
+func (p *process) waitReady(logPath string, addrsFrom addresses, limit time.Duration) ([]string, error) {
 	deadline := time.Now().Add(limit)
 	client := &http.Client{Timeout: time.Second}
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-p.done:
 			p.done <- err
-			return fmt.Errorf("exited: %v", err)
+			return nil, fmt.Errorf("exited: %v", err)
 		default:
 		}
-		if addr, ok := strings.CutPrefix(p.ready, "tcp://"); ok {
-			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-				c.Close()
-				return nil
+		logged, err := os.ReadFile(logPath)
+		if err != nil {
+			return nil, err
+		}
+		if addrs, ready, ok := addrsFrom(logged); ok {
+			if ready == "" {
+				return addrs, nil
 			}
-		} else if resp, err := client.Get(p.ready); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
+			if resp, err := client.Get(ready); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return addrs, nil
+				}
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return errors.New("not ready in time")
+	return nil, errors.New("not ready in time")
 }
 
 // stop ends the process (SIGTERM, then SIGKILL) and waits for it.
@@ -199,26 +206,33 @@ func (p *process) memory() (rss, hwm int64, err error) {
 	return rss, hwm, sc.Err()
 }
 
-// freePort returns a loopback address nothing listens on (a race with other
-// programs is possible but harmless here: the start fails and says so).
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-// startBare runs the bare ReverseProxy in front of the upstream.
+// startBare runs the bare ReverseProxy in front of the upstream. It serves once it
+// has printed its address: it listens before printing.
 func startBare(bin binaries, dir, upstream string) (*process, string, error) {
-	addr, err := freePort()
+	p, addrs, err := startProcess("bare", filepath.Join(dir, "logs", "bare.log"), func(log []byte) ([]string, string, bool) {
+		_, rest, ok := bytes.Cut(log, []byte("listening on "))
+		addr, _, complete := bytes.Cut(rest, []byte("\n"))
+		return []string{string(addr)}, "", ok && complete
+	}, bin.bareproxy, "-listen", "127.0.0.1:0", "-upstream", upstream)
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := startProcess("bare", filepath.Join(dir, "logs", "bare.log"), "tcp://"+addr,
-		bin.bareproxy, "-listen", addr, "-upstream", upstream)
-	return p, "http://" + addr, err
+	return p, "http://" + addrs[0], nil
+}
+
+// serving reads the addresses from Switchyard's "serving" log line.
+func serving(log []byte) ([]string, string, bool) {
+	for _, line := range bytes.Split(log, []byte("\n")) {
+		var l struct {
+			Msg         string `json:"msg"`
+			Listen      string `json:"listen"`
+			AdminListen string `json:"admin_listen"`
+		}
+		if json.Unmarshal(line, &l) == nil && l.Msg == "serving" && l.Listen != "" && l.AdminListen != "" {
+			return []string{l.Listen, l.AdminListen}, "http://" + l.AdminListen + "/readyz", true
+		}
+	}
+	return nil, "", false
 }
 
 // benchKey is the client key Switchyard checks: a deployment has keys.
@@ -252,14 +266,6 @@ pricing:
 // startSwitchyard runs switchyard serve in front of the upstream; it returns the
 // process, the API root and the admin root.
 func startSwitchyard(bin binaries, dir, name, upstream string) (*process, string, string, error) {
-	listen, err := freePort()
-	if err != nil {
-		return nil, "", "", err
-	}
-	admin, err := freePort()
-	if err != nil {
-		return nil, "", "", err
-	}
 	// The configuration lives in a directory of its own: Switchyard watches the
 	// directory of its configuration file, and a log written beside it would wake
 	// the watcher at every access-log line.
@@ -268,15 +274,18 @@ func startSwitchyard(bin binaries, dir, name, upstream string) (*process, string
 		return nil, "", "", err
 	}
 	_ = os.Remove(filepath.Join(confDir, "state.db"))
-	cfg := strings.NewReplacer("{{listen}}", listen, "{{admin}}", admin, "{{upstream}}", upstream,
+	cfg := strings.NewReplacer("{{listen}}", "127.0.0.1:0", "{{admin}}", "127.0.0.1:0", "{{upstream}}", upstream,
 		"{{state}}", filepath.Join(confDir, "state.db")).Replace(switchyardConfig)
 	path := filepath.Join(confDir, "switchyard.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, "", "", err
 	}
-	p, err := startProcess(name, filepath.Join(dir, "logs", name+".log"), "http://"+admin+"/readyz",
+	p, addrs, err := startProcess(name, filepath.Join(dir, "logs", name+".log"), serving,
 		bin.switchyard, "serve", "--config", path)
-	return p, "http://" + listen, "http://" + admin, err
+	if err != nil {
+		return nil, "", "", err
+	}
+	return p, "http://" + addrs[0], "http://" + addrs[1], nil
 }
 
 // goMemory reads the Go runtime's own figures from Switchyard's /metrics: heap in

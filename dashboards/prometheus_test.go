@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -88,13 +89,28 @@ scrape_configs:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Prometheus cannot listen on port 0 and say where: a free port is picked, and
+	// picked again if another program took it before Prometheus bound it.
+	for attempt := 1; ; attempt++ {
+		p, log, err := runPrometheus(t, bin, cfgPath, filepath.Join(dir, fmt.Sprintf("data-%d", attempt)))
+		if err == nil {
+			return p
+		}
+		if attempt == 3 || !strings.Contains(log, "address already in use") {
+			t.Fatalf("%v:\n%s", err, log)
+		}
+	}
+}
+
+// runPrometheus starts Prometheus on a free loopback port and waits until it is ready.
+func runPrometheus(t *testing.T, bin, cfgPath, data string) (*promServer, string, error) {
 	addr := freeAddr(t)
 	log := &syncBuffer{}
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+data,
 		"--web.listen-address="+addr, "--log.level=warn")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, "", err
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
@@ -112,16 +128,16 @@ scrape_configs:
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return p
+				return p, "", nil
 			}
 		}
 		select {
 		case <-exited:
-			t.Fatalf("prometheus exited:\n%s", log.String())
+			return nil, log.String(), errors.New("prometheus exited")
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready after 15s:\n%s", log.String())
+			return nil, log.String(), errors.New("prometheus not ready after 15s")
 		}
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -69,27 +69,17 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// start writes yaml (with {{LISTEN}} and {{ADMIN}} filled in) and runs
-// `switchyard serve` on it until it reports ready.
+// start writes yaml (with {{LISTEN}} and {{ADMIN}} as port 0, so the kernel picks
+// free ports without a race against other tests) and runs `switchyard serve` on it
+// until its "serving" log line names the bound addresses and it reports ready.
 func start(t *testing.T, yaml string) *proc {
 	t.Helper()
-	listen, admin := freePort(t), freePort(t)
-	yaml = strings.NewReplacer("{{LISTEN}}", listen, "{{ADMIN}}", admin).Replace(yaml)
+	yaml = strings.NewReplacer("{{LISTEN}}", "127.0.0.1:0", "{{ADMIN}}", "127.0.0.1:0").Replace(yaml)
 	path := filepath.Join(t.TempDir(), "switchyard.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, base: "http://" + listen + "/v1", admin: "http://" + admin, logs: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{t: t, logs: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, "serve", "--config", path)
 	p.cmd.Stdout = p.logs
 	p.cmd.Stderr = p.logs
@@ -100,7 +90,9 @@ func start(t *testing.T, yaml string) *proc {
 	t.Cleanup(func() { p.stop() })
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(p.admin + "/readyz"); err == nil {
+		if p.admin == "" {
+			p.readAddresses()
+		} else if resp, err := http.Get(p.admin + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return p
@@ -108,12 +100,26 @@ func start(t *testing.T, yaml string) *proc {
 		}
 		select {
 		case err := <-p.done:
+			p.done <- err
 			t.Fatalf("switchyard exited: %v\n%s", err, p.logs)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	t.Fatalf("switchyard not ready:\n%s", p.logs)
 	return nil
+}
+
+// readAddresses fills base and admin from the "serving" log line, once written.
+func (p *proc) readAddresses() {
+	for _, line := range p.logLines(`"msg":"serving"`) {
+		var l struct {
+			Listen      string `json:"listen"`
+			AdminListen string `json:"admin_listen"`
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Listen != "" && l.AdminListen != "" {
+			p.base, p.admin = "http://"+l.Listen+"/v1", "http://"+l.AdminListen
+		}
+	}
 }
 
 // stop sends SIGTERM and waits for a clean exit.

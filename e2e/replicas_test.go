@@ -30,7 +30,7 @@ models:
   - name: m
     targets: [{provider: cloud, model: m}]
 state: {driver: redis, url: "redis://%s/0"}
-log: {level: warn}
+log: {level: info} # start reads the bound addresses from the "serving" line
 `, cloud.BaseURL(), redis.Addr)
 	a, b := start(t, yaml), start(t, yaml)
 	replicas := []*proc{a, b}

@@ -45,7 +45,7 @@ models:
   - name: m
     targets: [{provider: cloud, model: m}]
 state: %s
-log: {level: warn}
+log: {level: info} # start reads the bound addresses from the "serving" line
 `, cloud.BaseURL(), state)
 }
 

@@ -21,7 +21,7 @@ import (
 )
 
 func main() {
-	listen := flag.String("listen", "127.0.0.1:8081", "address to serve on")
+	listen := flag.String("listen", "127.0.0.1:0", "address to serve on (port 0: any free port)")
 	upstream := flag.String("upstream", "", "upstream root URL, e.g. http://127.0.0.1:9000")
 	flag.Parse()
 	target, err := url.Parse(*upstream)
@@ -42,6 +42,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	fmt.Printf("listening on %s\n", ln.Addr()) // the harness reads the address from here
 	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
 		stop := make(chan os.Signal, 1)
