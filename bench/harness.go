@@ -129,11 +129,15 @@ type TargetResult struct {
 	Counts Counts `json:"counts"`
 }
 
-// Bad is the number of responses of every target that were not delivered whole.
+// Bad is the number of responses not delivered whole through Switchyard or direct
+// (which would be the harness's own fault). The bare ReverseProxy's are reported,
+// not counted: it is the reference, and it does cut a stream now and then.
 func (r *Results) Bad() int64 {
 	var n int64
 	for _, t := range r.Targets {
-		n += t.Counts.Bad()
+		if t.Name != "bare" {
+			n += t.Counts.Bad()
+		}
 	}
 	return n
 }

@@ -136,7 +136,7 @@ func at(t *TargetResult, upstreamMS float64) *OpenLoop {
 
 func verdictText(res *Results) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nverdicts (%d corrupted or cut responses in all)\n", res.Bad())
+	fmt.Fprintf(&b, "\nverdicts (%d corrupted or cut responses direct and through Switchyard)\n", res.Bad())
 	for _, v := range res.Verdicts {
 		fmt.Fprintf(&b, "  %s\n", v)
 	}
