@@ -11,33 +11,60 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
 
+// Kinds of target.
+const (
+	kindDirect     = "direct"     // the client talks to the upstream itself
+	kindFloor      = "floor"      // httputil.ReverseProxy with a buffer pool (bench/cmd/bareproxy)
+	kindSwitchyard = "switchyard" // switchyard serve
+	kindPeer       = "peer"       // another gateway, run from its published package
+)
+
+// Groups of targets: each group ends at one upstream listener.
+const (
+	groupH1  = "http1" // the loopback HTTP/1.1 upstream
+	groupTLS = "tls"   // the same upstream over TLS with HTTP/2
+)
+
 // target is one way to the upstream: direct, or through a proxy process.
 type target struct {
-	name   string
-	url    string // the chat completions URL
-	model  string
-	key    string
-	proc   *process // nil for direct
+	name  string
+	kind  string
+	group string
+	root  string // the API root, http://host:port
+	// models is the model a request of each format names; a format absent is
+	// not served by the target.
+	models map[string]string
+	key    string      // a client key (Switchyard's), or the upstream key (a peer forwards it)
+	header http.Header // extra request headers (a peer's routing headers)
+	proc   *process    // nil for direct
+	admin  string      // Switchyard's admin root
+	pprof  string      // the pprof root of a profiled Switchyard build
 	client *http.Client
 	tr     *http.Transport
 	// counts of every response of every phase: the zero-defect target.
 	counts *tally
+	// agent is the agent-sized request of each format, for this target's model.
+	agent map[string]agentBody
 }
 
-func newTarget(name, url, model, key string, proc *process) *target {
+func newTarget(name, kind, group, root string, proc *process) *target {
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 1 << 16, // every connection of a phase stays warm for the next request
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &target{name: name, url: url, model: model, key: key, proc: proc, tr: tr, client: &http.Client{Transport: tr},
-		counts: &tally{}}
+	return &target{name: name, kind: kind, group: group, root: root, proc: proc, tr: tr, client: &http.Client{Transport: tr},
+		counts: &tally{}, models: map[string]string{}, agent: map[string]agentBody{}}
 }
+
+// serves reports whether the target takes requests of format.
+func (t *target) serves(format string) bool { return t.models[format] != "" }
 
 // Counts tally the fate of responses. Every failure is one of: failed (no 200, a
 // transport error before the body, a stream error event), cut (the body or stream
@@ -112,7 +139,7 @@ func corrupt(format string, args ...any) outcome {
 func (t *target) body(spec Spec, stream bool) []byte {
 	b := make([]byte, 0, 192)
 	b = append(b, `{"model":"`...)
-	b = append(b, t.model...)
+	b = append(b, t.models[formatChat]...)
 	b = append(b, `","messages":[{"role":"system","content":"You are a benchmark."},{"role":"user","content":"`...)
 	b = append(b, spec.Marker()...)
 	b = append(b, `"}],"max_tokens":4096`...)
@@ -123,39 +150,112 @@ func (t *target) body(spec Spec, stream bool) []byte {
 }
 
 func (t *target) post(ctx context.Context, spec Spec, stream bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(t.body(spec, stream)))
+	body := t.body(spec, stream)
+	return t.send(ctx, formatChat, len(body), func() io.Reader { return bytes.NewReader(body) })
+}
+
+// send posts a request of format; body returns a new reader of its n bytes each
+// time it is called (the transport reads it again to retry on a connection that
+// the server closed while idle).
+func (t *target) send(ctx context.Context, format string, n int, body func() io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.root+formatPath(format), body())
 	if err != nil {
 		return nil, err
 	}
+	req.ContentLength = int64(n)
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(body()), nil }
 	req.Header.Set("Content-Type", "application/json")
-	if t.key != "" {
+	switch {
+	case t.key == "":
+	case format == formatMessages:
+		// As Anthropic's SDKs authenticate.
+		req.Header.Set("X-Api-Key", t.key)
+	default:
 		req.Header.Set("Authorization", "Bearer "+t.key)
+	}
+	if format == formatMessages {
+		req.Header.Set("Anthropic-Version", "2023-06-01")
+	}
+	for k, v := range t.header {
+		req.Header[k] = v
 	}
 	return t.client.Do(req)
 }
 
-// chat sends one non-streamed request and checks its answer to the byte.
-func (t *target) chat(ctx context.Context, spec Spec) outcome {
-	o := t.doChat(ctx, spec)
-	if o.kind == okOutcome || ctx.Err() == nil { // the harness's own cancellations are no one's failure
+// agentRequest sends the agent-sized request of format, with spec's marker,
+// and checks its answer to the byte.
+func (t *target) agentRequest(ctx context.Context, format string, spec Spec) outcome {
+	a := t.agent[format]
+	marker := spec.Marker()
+	body, o := t.answer(t.send(ctx, format, a.size(len(marker)), func() io.Reader {
+		return io.MultiReader(bytes.NewReader(a.head), strings.NewReader(marker), bytes.NewReader(a.tail))
+	}))
+	if o.kind == okOutcome && format == formatMessages {
+		o = t.checkMessage(body, spec)
+	} else if o.kind == okOutcome {
+		o = t.checkCompletion(body, spec)
+	}
+	return t.count(ctx, o)
+}
+
+// count tallies an outcome: the harness's own cancellations are no one's failure.
+func (t *target) count(ctx context.Context, o outcome) outcome {
+	if o.kind == okOutcome || ctx.Err() == nil {
 		t.counts.add(o)
 	}
 	return o
 }
 
-func (t *target) doChat(ctx context.Context, spec Spec) outcome {
-	resp, err := t.post(ctx, spec, false)
+// answer reads a non-streamed answer, or says how it failed.
+func (t *target) answer(resp *http.Response, err error) ([]byte, outcome) {
 	if err != nil {
-		return failed("%s: %v", t.name, err)
+		return nil, failed("%s: %v", t.name, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return failed("%s: HTTP %d: %.200s", t.name, resp.StatusCode, body)
+		return nil, failed("%s: HTTP %d: %.200s", t.name, resp.StatusCode, body)
 	}
 	if err != nil {
-		return cut("%s: reading the body: %v", t.name, err)
+		return nil, cut("%s: reading the body: %v", t.name, err)
 	}
+	return body, outcome{}
+}
+
+// checkMessage checks an Anthropic message: one text block carrying the content
+// the upstream derived from the nonce, ended by end_turn.
+func (t *target) checkMessage(body []byte, spec Spec) outcome {
+	var doc struct {
+		Type    string `json:"type"`
+		Content []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
+		StopReason string `json:"stop_reason"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return corrupt("%s: body is not a message: %v", t.name, err)
+	}
+	want := appendContent(nil, spec.Nonce, spec.Size)
+	if doc.Type != "message" || len(doc.Content) != 1 || doc.Content[0].Type != "text" || doc.Content[0].Text != string(want) ||
+		doc.StopReason != "end_turn" {
+		return corrupt("%s: message differs from what the upstream sent: %.200s", t.name, body)
+	}
+	return outcome{}
+}
+
+// chat sends one non-streamed request and checks its answer to the byte.
+func (t *target) chat(ctx context.Context, spec Spec) outcome {
+	body, o := t.answer(t.post(ctx, spec, false))
+	if o.kind == okOutcome {
+		o = t.checkCompletion(body, spec)
+	}
+	return t.count(ctx, o)
+}
+
+// checkCompletion checks a chat completion: one choice carrying the content the
+// upstream derived from the nonce, finished by stop.
+func (t *target) checkCompletion(body []byte, spec Spec) outcome {
 	var doc struct {
 		Choices []struct {
 			Message struct {
@@ -186,10 +286,7 @@ type streamTimes struct {
 // once the first content chunk arrived (idle-stream counting).
 func (t *target) stream(ctx context.Context, up *Upstream, spec Spec, intended int64, first func()) (streamTimes, outcome) {
 	st, o := t.doStream(ctx, up, spec, intended, first)
-	if o.kind == okOutcome || ctx.Err() == nil {
-		t.counts.add(o)
-	}
-	return st, o
+	return st, t.count(ctx, o)
 }
 
 func (t *target) doStream(ctx context.Context, up *Upstream, spec Spec, intended int64, first func()) (streamTimes, outcome) {

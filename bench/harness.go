@@ -1,19 +1,22 @@
 // Package bench is Switchyard's benchmark harness. On one machine it starts an
-// emulated upstream and measures, side by side in one run, four ways to it:
+// emulated upstream and measures, side by side in one run, the ways to it:
 //
 //	direct              the client talks to the upstream itself
-//	bare                through httputil.ReverseProxy (bench/cmd/bareproxy): the floor for any Go proxy
-//	switchyard          through Switchyard's pass-through path (an openai provider)
-//	switchyard-bedrock  through Switchyard translating to Bedrock Converse/ConverseStream
+//	floor               httputil.ReverseProxy with a buffer pool and Switchyard's transport (bench/cmd/bareproxy)
+//	switchyard          Switchyard's pass-through path (an openai provider)
+//	switchyard-bedrock  Switchyard translating to Bedrock Converse/ConverseStream
+//	portkey             a peer gateway run from its published package (peer.go)
 //
-// The proxies run as separate processes, so that the CPU time and memory read
-// from /proc are theirs alone; the load generator and the upstream run in the
-// harness process. Every response and every stream is checked to the byte. Run it
-// with `go run ./bench/cmd/harness` (see bench/README.md).
+// and the same first four against the upstream served over TLS with HTTP/2
+// (direct-tls, floor-tls, ...). The proxies run as separate processes, so that the
+// CPU time and memory read from /proc are theirs alone; the load generator and the
+// upstream run in the harness process. Every response and every stream is checked
+// to the byte. Run it with `go run ./bench/cmd/harness` (see bench/README.md).
 package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,12 +27,16 @@ import (
 	"time"
 )
 
+// Phases, in the order they run.
+var Phases = []string{"throughput", "rate", "streams", "agent", "tls", "idle"}
+
 // Options size a run. Durations are wall-clock time per target and phase.
 type Options struct {
 	// Smoke runs every phase with tiny counts, for CI: it proves the harness
 	// works and that nothing was cut or corrupted, and asserts no timing.
 	Smoke bool `json:"smoke"`
-	// OutDir receives results.md, results.json, the proxies' logs and binaries.
+	// OutDir receives results.md, results.json, the proxies' logs and the profiles
+	// (binaries are built in the user's cache directory, see binDir).
 	OutDir string `json:"-"`
 	// SwitchyardBinary, when set, is the switchyard under test instead of a build
 	// of this tree's cmd/switchyard (to compare two builds).
@@ -52,6 +59,14 @@ type Options struct {
 	StreamLatency  time.Duration `json:"stream_upstream_latency"`
 	StreamChunks   int           `json:"stream_chunks"`
 	StreamInterval time.Duration `json:"stream_interval"`
+	// The agent phase: the agent-sized request (agent.go), AgentRate per second
+	// for AgentTime (open loop), at an upstream of AgentLatency, in each format.
+	AgentRate    float64       `json:"agent_rate_per_s"`
+	AgentTime    time.Duration `json:"agent_time"`
+	AgentLatency time.Duration `json:"agent_upstream_latency"`
+	// The TLS phase: small requests at Rate for RateTime at an upstream of
+	// TLSLatency served over TLS with HTTP/2, then idle streams (IdleStreams).
+	TLSLatency time.Duration `json:"tls_upstream_latency"`
 	// IdleStreams are the numbers of concurrent idle streams to hold open.
 	IdleStreams []int `json:"idle_streams"`
 	// Rounds split every measured phase (but idle streams) into this many slices
@@ -59,15 +74,29 @@ type Options struct {
 	Rounds int `json:"rounds"`
 	// Warm is the warm-up before each measured slice.
 	Warm time.Duration `json:"warm"`
-	// Phases to run, of throughput, rate, streams and idle; empty runs them all
-	// (verdicts need all of them).
+	// WarmRequests is what each of 8 clients sends through a freshly started
+	// target before it is measured (and streams, a tenth as many).
+	WarmRequests int `json:"warm_requests"`
+	// MinSamples is the fewest answers a slice of the throughput phase counts: it
+	// runs past its time until it has them (a loaded machine answers slowly).
+	MinSamples int `json:"min_samples"`
+	// Settle is how long the idle-stream phase lets a proxy settle before it reads
+	// its memory.
+	Settle time.Duration `json:"settle"`
+	// Phases to run, of Phases; empty runs them all. A verdict whose phase is
+	// left out reads "not run".
 	Phases []string `json:"phases,omitempty"`
+	// Peer is PeerAuto, PeerOff or PeerRequired (peer.go).
+	Peer string `json:"peer"`
+	// Profile names the phases during which Switchyard's CPU and allocations are
+	// profiled (profile.go); empty takes no profile.
+	Profile []string `json:"profile,omitempty"`
 
 	// Log receives progress lines; nil discards them.
 	Log io.Writer `json:"-"`
 }
 
-// DefaultOptions is the full run, about 6 minutes on two cores.
+// DefaultOptions is the full run, about 12 minutes on two cores.
 func DefaultOptions() Options {
 	return Options{
 		OutDir:         "bench-results",
@@ -82,30 +111,53 @@ func DefaultOptions() Options {
 		StreamLatency:  50 * time.Millisecond,
 		StreamChunks:   20,
 		StreamInterval: 10 * time.Millisecond,
+		AgentRate:      25,
+		AgentTime:      20 * time.Second,
+		AgentLatency:   50 * time.Millisecond,
+		TLSLatency:     50 * time.Millisecond,
 		// 5,000 streams hold ~10,000 descriptors in the harness (client and upstream
 		// ends) and ~10,000 in the proxy: within a limit of 20,000 per process.
-		IdleStreams: []int{1000, 5000},
-		Rounds:      5,
-		Warm:        time.Second,
+		IdleStreams:  []int{1000, 5000},
+		Rounds:       5,
+		Warm:         time.Second,
+		WarmRequests: 25,
+		Settle:       time.Second,
+		Peer:         PeerAuto,
 	}
 }
 
-// SmokeOptions run every phase in a few seconds.
+// SmokeOptions run every phase in seconds. Every slice still gathers enough
+// samples for every verdict on a loaded machine (MinSamples; the open-loop phases
+// wait for every request they sent), and no timing is judged. The peer is left
+// out: installing it takes the network.
 func SmokeOptions() Options {
 	o := DefaultOptions()
 	o.Smoke = true
 	o.Concurrency = 8
-	o.ThroughputTime = 300 * time.Millisecond
+	o.ThroughputTime = 200 * time.Millisecond
+	o.MinSamples = 200
 	o.Rate = 100
-	o.RateTime = 300 * time.Millisecond
-	o.StreamRate = 20
-	o.StreamTime = 300 * time.Millisecond
+	o.RateTime = 200 * time.Millisecond
+	o.StreamRate = 25
+	o.StreamTime = 200 * time.Millisecond
 	o.StreamChunks = 5
 	o.StreamInterval = 2 * time.Millisecond
-	o.IdleStreams = []int{20}
+	// 60 agent-sized requests per target: enough CPU time for the floor to be
+	// read in 10 ms ticks.
+	o.AgentRate = 60
+	o.AgentTime = time.Second
+	o.IdleStreams = []int{10, 20} // two counts, as a full run has: each restarts the proxies
 	o.Rounds = 2
-	o.Warm = 100 * time.Millisecond
+	o.Warm = 50 * time.Millisecond
+	o.WarmRequests = 3
+	o.Settle = 100 * time.Millisecond
+	o.Peer = PeerOff
 	return o
+}
+
+// runs reports whether phase is to run.
+func (o Options) runs(phase string) bool {
+	return len(o.Phases) == 0 || slices.Contains(o.Phases, phase)
 }
 
 // Results is everything one run measured.
@@ -115,27 +167,48 @@ type Results struct {
 	Started  time.Time       `json:"started"`
 	Seconds  float64         `json:"seconds"`
 	Targets  []*TargetResult `json:"targets"`
+	Peer     PeerResult      `json:"peer"`
+	Agent    AgentRequest    `json:"agent_request"`
 	Verdicts []Verdict       `json:"verdicts"`
+	// Notes are what the run could not do, and why (a phase not available).
+	Notes []string `json:"notes,omitempty"`
+	// Profiles are the profile files written, relative to OutDir.
+	Profiles []string `json:"profiles,omitempty"`
+}
+
+// AgentRequest describes the agent-sized request of each format.
+type AgentRequest struct {
+	ChatBytes     int `json:"chat_bytes"`
+	ChatMessages  int `json:"chat_messages"`
+	MessagesBytes int `json:"messages_bytes"`
+	Tools         int `json:"tools"`
 }
 
 // TargetResult is one way to the upstream.
 type TargetResult struct {
 	Name       string     `json:"name"`
+	Kind       string     `json:"kind"`
+	Group      string     `json:"group"`
 	Throughput Throughput `json:"throughput"`
 	OpenLoop   []OpenLoop `json:"open_loop"`
 	Streams    Streams    `json:"streams"`
+	Agent      []AgentRun `json:"agent,omitempty"`
 	Idle       []Idle     `json:"idle,omitempty"`
+	// UpstreamH2 and UpstreamH1 are the requests the TLS upstream served over
+	// HTTP/2 and HTTP/1.x during this target's slices (TLS targets only).
+	UpstreamH2 int64 `json:"upstream_h2,omitempty"`
+	UpstreamH1 int64 `json:"upstream_h1,omitempty"`
 	// Counts are every response of every phase, checked.
 	Counts Counts `json:"counts"`
 }
 
 // Bad is the number of responses not delivered whole through Switchyard or direct
-// (which would be the harness's own fault). The bare ReverseProxy's are reported,
-// not counted: it is the reference, and it does cut a stream now and then.
+// (which would be the harness's own fault). The floor's and the peer's are
+// reported, not counted: they are references.
 func (r *Results) Bad() int64 {
 	var n int64
 	for _, t := range r.Targets {
-		if t.Name != "bare" {
+		if t.Kind == kindSwitchyard || t.Kind == kindDirect {
 			n += t.Counts.Bad()
 		}
 	}
@@ -152,9 +225,45 @@ func (r *Results) Target(name string) *TargetResult {
 	return nil
 }
 
+// target is Target, or an empty result (no samples) when there is none.
+func (r *Results) target(name string) *TargetResult {
+	if t := r.Target(name); t != nil {
+		return t
+	}
+	return &TargetResult{Name: name}
+}
+
+// group is the results of the targets of a group, in order.
+func (r *Results) group(g string) []*TargetResult {
+	var out []*TargetResult
+	for _, t := range r.Targets {
+		if t.Group == g {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Unmeasured is the number of verdicts that were to be measured and were not: a
+// failure of the run, never a pass.
+func (r *Results) Unmeasured() int {
+	n := 0
+	for _, v := range r.Verdicts {
+		if v.Failed() {
+			n++
+		}
+	}
+	return n
+}
+
 var nonces atomic.Uint64
 
 func init() { nonces.Store(uint64(time.Now().UnixNano()) % 1e12) }
+
+func nextSpec(s Spec) Spec {
+	s.Nonce = nonces.Add(1)
+	return s
+}
 
 // run is one harness run in progress.
 type run struct {
@@ -164,7 +273,9 @@ type run struct {
 	bin     binaries
 	up      *Upstream
 	targets []*target
-	admins  map[string]string // Switchyard admin roots by target
+	docs    map[string][]byte // the agent-sized request of each format (agent.go)
+	prof    *profiler
+	res     *Results
 }
 
 // Run builds the proxies, runs every phase and writes results.md and
@@ -175,12 +286,13 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		out = io.Discard
 	}
 	var logMu sync.Mutex
-	r := &run{o: o, admins: map[string]string{}, logf: func(format string, args ...any) {
+	r := &run{o: o, logf: func(format string, args ...any) {
 		logMu.Lock()
 		defer logMu.Unlock()
 		fmt.Fprintf(out, format+"\n", args...)
 	}}
 	res := &Results{Machine: machine(), Options: o, Started: time.Now()}
+	r.res = res
 	var err error
 	if r.dir, err = filepath.Abs(o.OutDir); err != nil {
 		return nil, err
@@ -188,28 +300,47 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	if err := os.MkdirAll(filepath.Join(r.dir, "logs"), 0o755); err != nil {
 		return nil, err
 	}
+	if r.prof, err = newProfiler(r.dir, o.Profile, r.logf); err != nil {
+		return nil, err
+	}
 	r.logf("building cmd/switchyard and bench/cmd/bareproxy")
-	if r.bin, err = build(r.dir, o.SwitchyardBinary); err != nil {
+	if r.bin, err = build(r.dir, o.SwitchyardBinary, r.prof != nil); err != nil {
 		return nil, err
 	}
 	if r.up, err = StartUpstream(); err != nil {
 		return nil, err
 	}
 	defer r.up.Close()
+	if o.runs("tls") {
+		tlsDir, err := os.MkdirTemp("", "switchyard-bench-tls")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tlsDir)
+		if err := r.up.StartTLS(tlsDir); err != nil {
+			return nil, err
+		}
+	}
+	convo := agentConversation()
+	r.docs = map[string][]byte{formatChat: convo.render(formatChat), formatMessages: convo.render(formatMessages)}
+	marker := len(nextSpec(Spec{Latency: o.AgentLatency, Size: o.Size}).Marker())
+	res.Agent = AgentRequest{ChatBytes: newAgentBody(r.docs[formatChat], "bench-openai").size(marker), ChatMessages: agentMessages,
+		MessagesBytes: newAgentBody(r.docs[formatMessages], "bench-anthropic").size(marker), Tools: len(convo.tools)}
 	if err := r.start(); err != nil {
 		return nil, err
 	}
 	defer r.stopAll()
 	for _, t := range r.targets {
-		res.Targets = append(res.Targets, &TargetResult{Name: t.name})
+		res.Targets = append(res.Targets, &TargetResult{Name: t.name, Kind: t.kind, Group: t.group})
 	}
 	r.logf("upstream %s; machine: %s, %d cores, %s, Linux %s, load %s", r.up.URL(), res.Machine.CPU, res.Machine.Cores,
 		res.Machine.GoVersion, res.Machine.Kernel, res.Machine.LoadBefore)
 	r.warm(ctx)
-	r.phases(ctx, res)
-	for i, t := range r.targets {
-		res.Targets[i].Counts = t.counts.snapshot()
+	r.phases(ctx)
+	for _, t := range r.targets {
+		res.target(t.name).Counts = t.counts.snapshot()
 	}
+	res.Profiles = r.prof.merge()
 	res.Machine.LoadAfter = loadAverage()
 	res.Seconds = round3(time.Since(res.Started).Seconds())
 	res.Verdicts = verdicts(res)
@@ -220,48 +351,11 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	return res, ctx.Err()
 }
 
-// start runs the three proxies and names the four targets.
-func (r *run) start() error {
-	direct := newTarget("direct", r.up.URL()+"/v1/chat/completions", "bench-model", "", nil)
-	r.targets = []*target{direct}
-	for _, name := range []string{"bare", "switchyard", "switchyard-bedrock"} {
-		t, err := r.startTarget(name, nil)
-		if err != nil {
-			r.stopAll()
-			return err
-		}
-		r.targets = append(r.targets, t)
-	}
-	return nil
-}
-
-// startTarget starts the proxy of a target; counts carry over from a previous
-// process of the same target.
-func (r *run) startTarget(name string, counts *tally) (*target, error) {
-	var t *target
-	switch name {
-	case "bare":
-		p, root, err := startBare(r.bin, r.dir, r.up.URL())
-		if err != nil {
-			return nil, err
-		}
-		t = newTarget(name, root+"/v1/chat/completions", "bench-model", "", p)
-	default:
-		alias := "bench-openai"
-		if name == "switchyard-bedrock" {
-			alias = "bench-bedrock"
-		}
-		p, root, admin, err := startSwitchyard(r.bin, r.dir, name, r.up.URL())
-		if err != nil {
-			return nil, err
-		}
-		r.admins[name] = admin
-		t = newTarget(name, root+"/v1/chat/completions", alias, benchKey, p)
-	}
-	if counts != nil {
-		t.counts = counts
-	}
-	return t, nil
+// note records what the run could not do, in the report and the log.
+func (r *run) note(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r.res.Notes = append(r.res.Notes, msg)
+	r.logf("  %s", msg)
 }
 
 func (r *run) stopAll() {
@@ -273,9 +367,15 @@ func (r *run) stopAll() {
 	}
 }
 
-func nextSpec(s Spec) Spec {
-	s.Nonce = nonces.Add(1)
-	return s
+// of is the targets of group, in order.
+func (r *run) of(group string) []*target {
+	var out []*target
+	for _, t := range r.targets {
+		if t.group == group {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // warm sends a few requests and streams through every target: connections are
@@ -292,10 +392,10 @@ func (r *run) warmTarget(ctx context.Context, t *target) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range 25 {
+			for range r.o.WarmRequests {
 				t.chat(ctx, nextSpec(Spec{Size: r.o.Size}))
 			}
-			for range 2 {
+			for range max(1, r.o.WarmRequests/10) {
 				t.stream(ctx, r.up, nextSpec(Spec{Chunks: r.o.StreamChunks, Interval: time.Millisecond}), r.up.Now(), nil)
 			}
 		}()
@@ -303,39 +403,39 @@ func (r *run) warmTarget(ctx context.Context, t *target) {
 	wg.Wait()
 }
 
-// runs reports whether phase is to run.
-func (o Options) runs(phase string) bool {
-	return len(o.Phases) == 0 || slices.Contains(o.Phases, phase)
-}
-
-func (r *run) phases(ctx context.Context, res *Results) {
-	o := r.o
-	if o.runs("throughput") {
-		r.throughputPhase(ctx, res)
-	}
-	if o.runs("rate") {
-		r.ratePhases(ctx, res)
-	}
-	if o.runs("streams") {
-		r.streamPhase(ctx, res)
-	}
-	if o.runs("idle") {
-		r.idlePhases(ctx, res)
+func (r *run) phases(ctx context.Context) {
+	for _, phase := range Phases {
+		if !r.o.runs(phase) || ctx.Err() != nil {
+			continue
+		}
+		switch phase {
+		case "throughput":
+			r.throughputPhase(ctx)
+		case "rate":
+			r.ratePhases(ctx)
+		case "streams":
+			r.streamPhase(ctx)
+		case "agent":
+			r.agentPhases(ctx)
+		case "tls":
+			r.tlsPhase(ctx)
+		case "idle":
+			r.idlePhases(ctx, r.of(groupH1), "idle")
+		}
 	}
 }
 
 // interleave runs fn for every target in every round, each round in a rotated
 // order: the targets take turns in short slices, so that what else happens on the
 // machine during a phase falls on all of them alike, not on one.
-func (r *run) interleave(ctx context.Context, fn func(i int, t *target)) {
-	n := len(r.targets)
+func (r *run) interleave(ctx context.Context, targets []*target, fn func(t *target)) {
+	n := len(targets)
 	for round := range r.o.Rounds {
 		for k := range n {
 			if ctx.Err() != nil {
 				return
 			}
-			i := (round + k) % n
-			fn(i, r.targets[i])
+			fn(targets[(round+k)%n])
 		}
 	}
 }
@@ -343,111 +443,28 @@ func (r *run) interleave(ctx context.Context, fn func(i int, t *target)) {
 // slice is one round's share of a phase.
 func (r *run) slice(total time.Duration) time.Duration { return total / time.Duration(r.o.Rounds) }
 
-func (r *run) throughputPhase(ctx context.Context, res *Results) {
-	o := r.o
-	r.logf("throughput: %d concurrent clients for %s in %d rounds, 0 ms upstream, %d-byte responses", o.Concurrency,
-		o.ThroughputTime, o.Rounds, o.Size)
-	acc := make([]tpSlice, len(r.targets))
-	r.interleave(ctx, func(i int, t *target) {
-		acc[i] = acc[i].add(throughput(ctx, t, o.Concurrency, o.Warm, r.slice(o.ThroughputTime),
-			func() Spec { return nextSpec(Spec{Size: o.Size}) }))
-	})
-	for i, t := range r.targets {
-		tp := acc[i].result(t, o.Concurrency)
-		res.Targets[i].Throughput = tp
-		r.logf("  %-19s %9.0f req/s  cpu %7.1f ms/1k  rss %6.1f MiB", t.name, tp.RPS, tp.CPUPer1k, tp.RSSMiB)
+// mark is the hook a measured slice calls when its measurement starts: it starts
+// the slice's profiles, and returns what waits for them.
+func (r *run) mark(ctx context.Context, phase string, t *target, dur time.Duration) func() func() {
+	return func() func() {
+		if wait := r.prof.slice(ctx, phase, t, dur); wait != nil {
+			return wait
+		}
+		return func() {}
 	}
 }
 
-func (r *run) ratePhases(ctx context.Context, res *Results) {
-	o := r.o
-	for _, lat := range o.Latencies {
-		r.logf("open loop: %.0f req/s for %s in %d rounds, %s upstream", o.Rate, o.RateTime, o.Rounds, lat)
-		acc := make([]olSlice, len(r.targets))
-		r.interleave(ctx, func(i int, t *target) {
-			acc[i] = acc[i].add(openLoop(ctx, t, o.Rate, o.Warm, r.slice(o.RateTime),
-				func() Spec { return nextSpec(Spec{Latency: lat, Size: o.Size}) }))
-		})
-		var direct Dist
-		for i, t := range r.targets {
-			ol := acc[i].result(t, o.Rate)
-			ol.UpstreamMS = msOf(lat)
-			if i == 0 {
-				direct = ol.Latency
-			} else {
-				ol.AddedP50, ol.AddedP99 = round3(ol.Latency.P50-direct.P50), round3(ol.Latency.P99-direct.P99)
-			}
-			res.Targets[i].OpenLoop = append(res.Targets[i].OpenLoop, ol)
-			r.logf("  %-19s p50 %7.3f  p99 %7.3f  p99.9 %7.3f ms  (added p50 %+.3f p99 %+.3f)  cpu %6.1f ms/1k  rounds' p99 %s",
-				t.name, ol.Latency.P50, ol.Latency.P99, ol.Latency.P999, ol.AddedP50, ol.AddedP99, ol.CPUPer1k, spread(ol.RoundP99))
+var errNoPhases = errors.New("no phase to run")
+
+// ParsePhases checks a comma-separated list of phases.
+func ParsePhases(list []string) ([]string, error) {
+	if len(list) == 0 {
+		return nil, errNoPhases
+	}
+	for _, p := range list {
+		if !slices.Contains(Phases, p) {
+			return nil, fmt.Errorf("unknown phase %q (phases: %v)", p, Phases)
 		}
 	}
-}
-
-func (r *run) streamPhase(ctx context.Context, res *Results) {
-	o := r.o
-	r.logf("streams: %.0f/s for %s in %d rounds, %s upstream, %d chunks %s apart", o.StreamRate, o.StreamTime, o.Rounds,
-		o.StreamLatency, o.StreamChunks, o.StreamInterval)
-	acc := make([]stSlice, len(r.targets))
-	r.interleave(ctx, func(i int, t *target) {
-		acc[i] = acc[i].add(streams(ctx, t, r.up, o.StreamRate, o.Warm, r.slice(o.StreamTime), func() Spec {
-			return nextSpec(Spec{Latency: o.StreamLatency, Chunks: o.StreamChunks, Interval: o.StreamInterval})
-		}))
-	})
-	for i, t := range r.targets {
-		st := acc[i].result(t, o.StreamRate)
-		st.Chunks, st.IntervalMS, st.UpstreamMS = o.StreamChunks, msOf(o.StreamInterval), msOf(o.StreamLatency)
-		if i > 0 {
-			d := res.Targets[0].Streams
-			st.AddedFirstP50, st.AddedFirstP99 = round3(st.FirstToken.P50-d.FirstToken.P50), round3(st.FirstToken.P99-d.FirstToken.P99)
-			st.AddedLastP50, st.AddedLastP99 = round3(st.LastToken.P50-d.LastToken.P50), round3(st.LastToken.P99-d.LastToken.P99)
-		}
-		res.Targets[i].Streams = st
-		r.logf("  %-19s first token p50 %7.3f p99 %7.3f  last p50 %7.3f p99 %7.3f  chunk delay p50 %.3f p99 %.3f ms (rounds' p99 %s)",
-			t.name, st.FirstToken.P50, st.FirstToken.P99, st.LastToken.P50, st.LastToken.P99, st.ChunkDelay.P50, st.ChunkDelay.P99,
-			spread(st.RoundDelayP99))
-	}
-}
-
-// spread shows the range of per-round figures: "min..max".
-func spread(v []float64) string {
-	if len(v) == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.3f..%.3f", slices.Min(v), slices.Max(v))
-}
-
-// idlePhases measure memory per idle stream, each count on a freshly started
-// proxy: a process that served the earlier phases keeps freed heap mapped, and
-// streams opened into it would hardly grow its resident set.
-func (r *run) idlePhases(ctx context.Context, res *Results) {
-	for _, n := range r.o.IdleStreams {
-		r.logf("idle streams: %d at once, each paused after its first chunk", n)
-		for i, t := range r.targets {
-			if t.proc == nil || ctx.Err() != nil {
-				continue
-			}
-			t.proc.stop()
-			t.tr.CloseIdleConnections()
-			fresh, err := r.startTarget(t.name, t.counts)
-			if err != nil {
-				r.logf("  %s: %v", t.name, err)
-				continue
-			}
-			r.targets[i] = fresh
-			r.warmTarget(ctx, fresh)
-			id := idle(ctx, fresh, r.up, n, r.admins[t.name], func() Spec {
-				return nextSpec(Spec{Chunks: 4, Interval: time.Millisecond, Pause: true})
-			}, r.logf)
-			res.Targets[i].Idle = append(res.Targets[i].Idle, id)
-			extra := ""
-			if id.GoroutinesPer > 0 {
-				extra = fmt.Sprintf("  (Go heap %.1f KB, stacks %.1f KB, %.1f goroutines per stream)", id.HeapPerStreamKB,
-					id.StackPerStreamKB, id.GoroutinesPer)
-			}
-			r.logf("  %-19s %d/%d open  rss %6.1f -> %6.1f MiB  %6.1f KB per stream%s", fresh.name, id.Opened, n,
-				id.BaseRSSMiB, id.RSSMiB, id.PerStreamKB, extra)
-			fresh.tr.CloseIdleConnections()
-		}
-	}
+	return list, nil
 }

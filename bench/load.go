@@ -26,8 +26,11 @@ type tpSlice struct {
 	elapsed, cpu time.Duration
 }
 
-// throughput runs conc clients for warm+dur and counts the answers of dur.
-func throughput(ctx context.Context, t *target, conc int, warm, dur time.Duration, spec func() Spec) tpSlice {
+// throughput runs conc clients for warm+dur and counts the answers of dur, going
+// on past dur until it counted minN answers (but never for more than a minute).
+// mark is called when the measurement starts, and what it returns when it ends.
+func throughput(ctx context.Context, t *target, conc int, warm, dur time.Duration, minN int, spec func() Spec,
+	mark func() func()) tpSlice {
 	var measuring atomic.Bool
 	var n atomic.Int64
 	ctx, cancel := context.WithCancel(ctx)
@@ -45,16 +48,20 @@ func throughput(ctx context.Context, t *target, conc int, warm, dur time.Duratio
 		}()
 	}
 	sleepCtx(ctx, warm)
+	done := mark()
 	cpu0 := t.cpu()
 	start := time.Now()
 	measuring.Store(true)
 	sleepCtx(ctx, dur)
+	for n.Load() < int64(minN) && time.Since(start) < time.Minute && sleepCtx(ctx, 10*time.Millisecond) {
+	}
 	measuring.Store(false)
 	out := tpSlice{elapsed: time.Since(start), n: n.Load(), cpu: t.cpu() - cpu0}
 	// Stopping the clients cancels requests in flight: they are not counted, and
 	// not held against the proxy either.
 	cancel()
 	wg.Wait()
+	done()
 	return out
 }
 
@@ -135,12 +142,16 @@ type olSlice struct {
 	cpu       time.Duration
 }
 
-func openLoop(ctx context.Context, t *target, rate float64, warm, dur time.Duration, spec func() Spec) olSlice {
+// openLoop sends rate×(warm+dur) requests through t on a fixed timeline (do
+// sends one and checks its answer) and measures those past the warm-up. mark is
+// called when the measurement starts, and what it returns when it ends.
+func openLoop(ctx context.Context, t *target, rate float64, warm, dur time.Duration, do func() outcome, mark func() func()) olSlice {
 	var mu sync.Mutex
 	var out olSlice
 	var cpu0 time.Duration
-	out.lags = schedule(ctx, rate, warm, dur, func() { cpu0 = t.cpu() }, func(at time.Time, record bool) {
-		o := t.chat(ctx, spec())
+	done := func() {}
+	out.lags = schedule(ctx, rate, warm, dur, func() { done = mark(); cpu0 = t.cpu() }, func(at time.Time, record bool) {
+		o := do()
 		d := time.Since(at)
 		if !record || o.kind != okOutcome {
 			return
@@ -151,6 +162,7 @@ func openLoop(ctx context.Context, t *target, rate float64, warm, dur time.Durat
 		mu.Unlock()
 	})
 	out.cpu = t.cpu() - cpu0
+	done()
 	out.rounds = []Dist{dist(out.lat)}
 	return out
 }
@@ -163,6 +175,9 @@ func (s olSlice) add(o olSlice) olSlice {
 func (s olSlice) result(t *target, rate float64) OpenLoop {
 	out := OpenLoop{Rate: rate, Latency: dist(s.lat), SendLag: dist(s.lags)}
 	for _, r := range s.rounds {
+		if r.N == 0 {
+			continue // a round without samples has no percentile
+		}
 		out.RoundP50 = append(out.RoundP50, r.P50)
 		out.RoundP99 = append(out.RoundP99, r.P99)
 	}
@@ -202,11 +217,13 @@ type stSlice struct {
 	cpu                 time.Duration
 }
 
-func streams(ctx context.Context, t *target, up *Upstream, rate float64, warm, dur time.Duration, spec func() Spec) stSlice {
+func streams(ctx context.Context, t *target, up *Upstream, rate float64, warm, dur time.Duration, spec func() Spec,
+	mark func() func()) stSlice {
 	var mu sync.Mutex
 	var out stSlice
 	var cpu0 time.Duration
-	schedule(ctx, rate, warm, dur, func() { cpu0 = t.cpu() }, func(at time.Time, record bool) {
+	done := func() {}
+	schedule(ctx, rate, warm, dur, func() { done = mark(); cpu0 = t.cpu() }, func(at time.Time, record bool) {
 		st, o := t.stream(ctx, up, spec(), int64(at.Sub(up.epoch)), nil)
 		if !record || o.kind != okOutcome {
 			return
@@ -219,7 +236,10 @@ func streams(ctx context.Context, t *target, up *Upstream, rate float64, warm, d
 		mu.Unlock()
 	})
 	out.cpu = t.cpu() - cpu0
-	out.roundDelayP99 = []float64{dist(out.delays).P99}
+	done()
+	if len(out.delays) > 0 {
+		out.roundDelayP99 = []float64{dist(out.delays).P99}
+	}
 	return out
 }
 
@@ -258,15 +278,18 @@ type Idle struct {
 
 // idle opens n paused streams through t, measures, then releases them and checks
 // that every one completes intact.
-func idle(ctx context.Context, t *target, up *Upstream, n int, admin string, spec func() Spec, logf func(string, ...any)) Idle {
+// opened is called with every stream open, before the streams are released.
+func idle(ctx context.Context, t *target, up *Upstream, n int, settle time.Duration, spec func() Spec, opened func(),
+	logf func(string, ...any)) Idle {
+	admin := t.admin
 	out := Idle{Streams: n}
-	time.Sleep(time.Second) // let the warm-up's garbage be collected
+	time.Sleep(settle) // let the warm-up's garbage be collected
 	baseRSS, _, _ := t.proc.memory()
 	var h0, s0, g0 int64
 	if admin != "" {
 		h0, s0, g0, _ = goMemory(ctx, admin)
 	}
-	var opened, ended atomic.Int64
+	var open, ended atomic.Int64
 	dial := make(chan struct{}, 256) // streams being opened at once: a burst the listen backlog absorbs
 	var wg sync.WaitGroup
 	for range n {
@@ -281,17 +304,17 @@ func idle(ctx context.Context, t *target, up *Upstream, n int, admin string, spe
 					<-dial
 				}
 			}
-			_, _ = t.stream(ctx, up, spec(), up.Now(), func() { opened.Add(1); release() })
+			_, _ = t.stream(ctx, up, spec(), up.Now(), func() { open.Add(1); release() })
 			release()
 			ended.Add(1)
 		}()
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for opened.Load()+ended.Load() < int64(n) && time.Now().Before(deadline) {
+	for open.Load()+ended.Load() < int64(n) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	out.Opened = int(opened.Load())
-	time.Sleep(time.Second) // let the proxy settle with every stream open
+	out.Opened = int(open.Load())
+	time.Sleep(settle) // let the proxy settle with every stream open
 	rss, hwm, _ := t.proc.memory()
 	if admin != "" {
 		if h1, s1, g1, err := goMemory(ctx, admin); err == nil {
@@ -303,6 +326,7 @@ func idle(ctx context.Context, t *target, up *Upstream, n int, admin string, spe
 	if paused := up.Paused(); paused != n {
 		logf("  %s: %d streams paused at the upstream, %d wanted", t.name, paused, n)
 	}
+	opened()
 	up.Release()
 	wg.Wait()
 	out.BaseRSSMiB, out.RSSMiB, out.HWMMiB = mib(baseRSS), mib(rss), mib(hwm)

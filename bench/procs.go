@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,10 +23,13 @@ import (
 type binaries struct {
 	switchyard string
 	bareproxy  string
+	// profiled is switchyard with a pprof listener (see profile.go), built when a
+	// run profiles; empty otherwise.
+	profiled string
 }
 
-// moduleRoot is the directory of this module's go.mod.
-func moduleRoot() (string, error) {
+// ModuleRoot is the directory of this module's go.mod.
+func ModuleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
@@ -37,34 +42,60 @@ func moduleRoot() (string, error) {
 	return root, nil
 }
 
-// build compiles cmd/switchyard and bench/cmd/bareproxy into dir, as release
-// builds would be (no race detector, no coverage). A switchyard binary given
-// (another build to compare) is used as it is.
-func build(dir, switchyard string) (binaries, error) {
-	root, err := moduleRoot()
+// build compiles cmd/switchyard and bench/cmd/bareproxy as release builds would
+// be (no race detector, no coverage). A switchyard binary given (another build to
+// compare) is used as it is. With profiled, it builds cmd/switchyard with a pprof
+// listener instead (profile.go).
+func build(dir, switchyard string, profiled bool) (binaries, error) {
+	root, err := ModuleRoot()
 	if err != nil {
 		return binaries{}, err
 	}
-	dir = filepath.Join(dir, "bin")
+	dir = binDir(root, dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return binaries{}, err
 	}
 	b := binaries{switchyard: filepath.Join(dir, "switchyard"), bareproxy: filepath.Join(dir, "bareproxy")}
-	pkgs := map[string]string{"./cmd/switchyard": b.switchyard, "./bench/cmd/bareproxy": b.bareproxy}
+	builds := [][]string{{"-o", b.switchyard, "./cmd/switchyard"}, {"-o", b.bareproxy, "./bench/cmd/bareproxy"}}
 	if switchyard != "" {
+		if profiled {
+			return binaries{}, errors.New("profiles are taken of a build of this tree: -profile and -switchyard exclude each other")
+		}
 		if b.switchyard, err = filepath.Abs(switchyard); err != nil {
 			return binaries{}, err
 		}
-		delete(pkgs, "./cmd/switchyard")
+		builds = builds[1:]
 	}
-	for pkg, out := range pkgs {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	if profiled {
+		// The profiled build stands in for the release build: only it runs.
+		overlay, err := pprofOverlay(root, dir)
+		if err != nil {
+			return binaries{}, err
+		}
+		b.profiled = filepath.Join(dir, "switchyard-pprof")
+		builds[0] = []string{"-overlay", overlay, "-o", b.profiled, "./cmd/switchyard"}
+	}
+	for _, args := range builds {
+		cmd := exec.Command("go", append([]string{"build", "-trimpath"}, args...)...)
 		cmd.Dir = root
 		if msg, err := cmd.CombinedOutput(); err != nil {
-			return binaries{}, fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
+			return binaries{}, fmt.Errorf("go build %s: %v\n%s", strings.Join(args, " "), err, msg)
 		}
 	}
 	return b, nil
+}
+
+// binDir is where the binaries of the checkout at root are built: a directory of
+// the user's cache per checkout, where go build finds the previous binary and
+// does not link it again when nothing changed (linking Switchyard takes half a
+// minute on a loaded machine); outDir/bin without a cache directory.
+func binDir(root, outDir string) string {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(outDir, "bin")
+	}
+	sum := sha256.Sum256([]byte(root))
+	return filepath.Join(cache, "switchyard-bench", "bin-"+hex.EncodeToString(sum[:6]))
 }
 
 // process is a proxy under test, running on its own so that its CPU time and
@@ -81,12 +112,15 @@ type process struct {
 // programs picking the same) and the URL that answers 200 once it serves.
 type addresses func(log []byte) (addrs []string, readyURL string, ok bool)
 
-func startProcess(name, logPath string, addrsFrom addresses, argv ...string) (*process, []string, error) {
+// startProcess runs argv with env added to the harness's environment, its output
+// to logPath, and waits until it serves.
+func startProcess(name, logPath string, env []string, addrsFrom addresses, argv ...string) (*process, []string, error) {
 	log, err := os.Create(logPath)
 	if err != nil {
 		return nil, nil, err
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the harness
 	if err := cmd.Start(); err != nil {
@@ -95,7 +129,8 @@ func startProcess(name, logPath string, addrsFrom addresses, argv ...string) (*p
 	}
 	p := &process{name: name, cmd: cmd, log: log, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait() }()
-	addrs, err := p.waitReady(logPath, addrsFrom, 20*time.Second)
+	// A minute: on a loaded machine processes start slowly, Node's the slowest.
+	addrs, err := p.waitReady(logPath, addrsFrom, time.Minute)
 	if err != nil {
 		p.stop()
 		return nil, nil, fmt.Errorf("%s did not start (log %s): %w", name, logPath, err)
@@ -206,10 +241,10 @@ func (p *process) memory() (rss, hwm int64, err error) {
 	return rss, hwm, sc.Err()
 }
 
-// startBare runs the bare ReverseProxy in front of the upstream. It serves once it
-// has printed its address: it listens before printing.
-func startBare(bin binaries, dir, upstream string) (*process, string, error) {
-	p, addrs, err := startProcess("bare", filepath.Join(dir, "logs", "bare.log"), func(log []byte) ([]string, string, bool) {
+// startFloor runs the floor (bench/cmd/bareproxy) in front of upstream. It serves
+// once it has printed its address: it listens before printing.
+func startFloor(bin binaries, dir, name, upstream string, env []string) (*process, string, error) {
+	p, addrs, err := startProcess(name, filepath.Join(dir, "logs", name+".log"), env, func(log []byte) ([]string, string, bool) {
 		_, rest, ok := bytes.Cut(log, []byte("listening on "))
 		addr, _, complete := bytes.Cut(rest, []byte("\n"))
 		return []string{string(addr)}, "", ok && complete
@@ -220,16 +255,21 @@ func startBare(bin binaries, dir, upstream string) (*process, string, error) {
 	return p, "http://" + addrs[0], nil
 }
 
-// serving reads the addresses from Switchyard's "serving" log line.
+// serving reads the addresses from Switchyard's "serving" log line, and the pprof
+// listener's from the line a profiled build prints first.
 func serving(log []byte) ([]string, string, bool) {
+	pprof := ""
 	for _, line := range bytes.Split(log, []byte("\n")) {
+		if addr, ok := bytes.CutPrefix(line, []byte(pprofLine)); ok {
+			pprof = string(addr)
+		}
 		var l struct {
 			Msg         string `json:"msg"`
 			Listen      string `json:"listen"`
 			AdminListen string `json:"admin_listen"`
 		}
 		if json.Unmarshal(line, &l) == nil && l.Msg == "serving" && l.Listen != "" && l.AdminListen != "" {
-			return []string{l.Listen, l.AdminListen}, "http://" + l.AdminListen + "/readyz", true
+			return []string{l.Listen, l.AdminListen, pprof}, "http://" + l.AdminListen + "/readyz", true
 		}
 	}
 	return nil, "", false
@@ -238,10 +278,21 @@ func serving(log []byte) ([]string, string, bool) {
 // benchKey is the client key Switchyard checks: a deployment has keys.
 const benchKey = "sk-bench-client"
 
-// switchyardConfig is the configuration under test: one pass-through provider and
-// one Bedrock provider on the emulated upstream, one alias each, a client key,
-// prices (so that cost accounting runs as in production), and every other setting
-// at its default (access log on, JSON, info level; metrics on; embedded state).
+// upstreamKey is the key the providers send upstream (which does not check it).
+const upstreamKey = "sk-upstream"
+
+// awsSecret is the Bedrock provider's secret key, shaped as AWS issues them (40
+// random characters): every secret is scrubbed from every log line, and a secret
+// that began like the configuration's names ("bench-...") would make each line's
+// alias, key and team fields look as if they might hold it, a cost no deployment
+// with a real secret pays.
+const awsSecret = "q3Vt9ZrL0xWm7YpK2sHd8NfJc4GbT6aE1uRiXoQy"
+
+// switchyardConfig is the configuration under test: a pass-through provider, a
+// Bedrock provider and an Anthropic provider on the emulated upstream, one alias
+// each, a client key, prices (so that cost accounting runs as in production), and
+// every other setting at its default (access log on, JSON, info level; metrics on;
+// embedded state).
 const switchyardConfig = `listen: "{{listen}}"
 admin_listen: "{{admin}}"
 drain_delay: 0s
@@ -250,42 +301,61 @@ state: {path: "{{state}}"}
 keys:
   - {name: bench, key: ` + benchKey + `, team: bench}
 providers:
-  - {name: up-openai, type: openai, base_url: "{{upstream}}/v1", api_key: sk-upstream}
+  - {name: up-openai, type: openai, base_url: "{{upstream}}/v1", api_key: ` + upstreamKey + `}
   - {name: up-bedrock, type: bedrock, region: us-east-1, base_url: "{{upstream}}",
-     aws_access_key_id: AKIDBENCHMARK, aws_secret_access_key: bench-secret}
+     aws_access_key_id: AKIDBENCHMARK, aws_secret_access_key: ` + awsSecret + `}
+  - {name: up-anthropic, type: anthropic, base_url: "{{upstream}}", api_key: ` + upstreamKey + `}
 models:
   - name: bench-openai
     targets: [{provider: up-openai, model: bench-model}]
   - name: bench-bedrock
     targets: [{provider: up-bedrock, model: bench-model}]
+  - name: bench-anthropic
+    targets: [{provider: up-anthropic, model: bench-model}]
 pricing:
   - {provider: up-openai, model: bench-model, input: 2.50, cached_input: 1.25, output: 10.00}
   - {provider: up-bedrock, model: bench-model, input: 3.00, output: 15.00}
+  - {provider: up-anthropic, model: bench-model, input: 3.00, cached_input: 0.30, output: 15.00}
 `
 
-// startSwitchyard runs switchyard serve in front of the upstream; it returns the
-// process, the API root and the admin root.
-func startSwitchyard(bin binaries, dir, name, upstream string) (*process, string, string, error) {
-	// The configuration lives in a directory of its own: Switchyard watches the
-	// directory of its configuration file, and a log written beside it would wake
-	// the watcher at every access-log line.
+// writeSwitchyardConfig writes the configuration for upstream into dir/name and
+// returns its path. The configuration lives in a directory of its own: Switchyard
+// watches the directory of its configuration file, and a log written beside it
+// would wake the watcher at every access-log line.
+func writeSwitchyardConfig(dir, name, upstream string) (string, error) {
 	confDir := filepath.Join(dir, name)
 	if err := os.MkdirAll(confDir, 0o755); err != nil {
-		return nil, "", "", err
+		return "", err
 	}
 	_ = os.Remove(filepath.Join(confDir, "state.db"))
 	cfg := strings.NewReplacer("{{listen}}", "127.0.0.1:0", "{{admin}}", "127.0.0.1:0", "{{upstream}}", upstream,
 		"{{state}}", filepath.Join(confDir, "state.db")).Replace(switchyardConfig)
 	path := filepath.Join(confDir, "switchyard.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		return nil, "", "", err
-	}
-	p, addrs, err := startProcess(name, filepath.Join(dir, "logs", name+".log"), serving,
-		bin.switchyard, "serve", "--config", path)
+	return path, os.WriteFile(path, []byte(cfg), 0o600)
+}
+
+// switchyardProc is a running Switchyard: its process and its roots.
+type switchyardProc struct {
+	proc               *process
+	api, admin, pprofs string
+}
+
+// startSwitchyard runs switchyard serve in front of upstream, with env added (the
+// CA of a TLS upstream; the pprof listener of a profiled build).
+func startSwitchyard(binary, dir, name, upstream string, env []string) (switchyardProc, error) {
+	path, err := writeSwitchyardConfig(dir, name, upstream)
 	if err != nil {
-		return nil, "", "", err
+		return switchyardProc{}, err
 	}
-	return p, "http://" + addrs[0], "http://" + addrs[1], nil
+	p, addrs, err := startProcess(name, filepath.Join(dir, "logs", name+".log"), env, serving, binary, "serve", "--config", path)
+	if err != nil {
+		return switchyardProc{}, err
+	}
+	out := switchyardProc{proc: p, api: "http://" + addrs[0], admin: "http://" + addrs[1]}
+	if addrs[2] != "" {
+		out.pprofs = "http://" + addrs[2]
+	}
+	return out, nil
 }
 
 // goMemory reads the Go runtime's own figures from Switchyard's /metrics: heap in

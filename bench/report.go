@@ -52,93 +52,15 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
-// Verdict is one target of the issue, met or missed by how much.
-type Verdict struct {
-	Target   string  `json:"target"`
-	Met      bool    `json:"met"`
-	Measured float64 `json:"measured"`
-	Limit    float64 `json:"limit"`
-	Unit     string  `json:"unit"`
-	Detail   string  `json:"detail"`
-}
-
-func (v Verdict) String() string {
-	if v.Met {
-		return fmt.Sprintf("MET     %s: %s", v.Target, v.Detail)
-	}
-	return fmt.Sprintf("MISSED  %s: %s (over by %.3g %s)", v.Target, v.Detail, v.Measured-v.Limit, v.Unit)
-}
-
-func verdicts(res *Results) []Verdict {
-	bare, sy, syb := res.Target("bare"), res.Target("switchyard"), res.Target("switchyard-bedrock")
-	var out []Verdict
-	if bare.Throughput.CPUPer1k > 0 && sy.Throughput.CPUPer1k > 0 {
-		ratio := round3(sy.Throughput.CPUPer1k / bare.Throughput.CPUPer1k)
-		out = append(out, Verdict{Target: "pass-through CPU per request ≤ 1.3× bare ReverseProxy", Met: ratio <= 1.3,
-			Measured: ratio, Limit: 1.3, Unit: "×",
-			Detail: fmt.Sprintf("%.3f× (%.1f vs %.1f ms CPU per 1,000 requests)", ratio, sy.Throughput.CPUPer1k, bare.Throughput.CPUPer1k)})
-	}
-	if b, s := at(bare, 50), at(sy, 50); b != nil && s != nil {
-		p50 := round3(s.Latency.P50 - b.Latency.P50)
-		p99 := round3(s.Latency.P99 - b.Latency.P99)
-		out = append(out,
-			Verdict{Target: "added latency beyond bare at p50 ≤ 0.2 ms (50 ms upstream, fixed rate)", Met: p50 <= 0.2,
-				Measured: p50, Limit: 0.2, Unit: "ms",
-				Detail: fmt.Sprintf("%+.3f ms (p50 %.3f vs bare %.3f, direct %.3f)", p50, s.Latency.P50, b.Latency.P50, s.Latency.P50-s.AddedP50)},
-			Verdict{Target: "added latency beyond bare at p99 ≤ 1 ms (50 ms upstream, fixed rate)", Met: p99 <= 1,
-				Measured: p99, Limit: 1, Unit: "ms",
-				Detail: fmt.Sprintf("%+.3f ms (p99 %.3f vs bare %.3f, direct %.3f)", p99, s.Latency.P99, b.Latency.P99, s.Latency.P99-s.AddedP99)})
-	}
-	if sy.Throughput.CPUPer1k > 0 && syb.Throughput.CPUPer1k > 0 {
-		ratio := round3(syb.Throughput.CPUPer1k / sy.Throughput.CPUPer1k)
-		out = append(out, Verdict{Target: "translation CPU per request ≤ 2× pass-through", Met: ratio <= 2,
-			Measured: ratio, Limit: 2, Unit: "×",
-			Detail: fmt.Sprintf("%.3f× (%.1f vs %.1f ms CPU per 1,000 requests)", ratio, syb.Throughput.CPUPer1k, sy.Throughput.CPUPer1k)})
-	}
-	worst, where := 0.0, ""
-	for _, t := range []*TargetResult{sy, syb} {
-		for _, id := range t.Idle {
-			if where == "" || id.PerStreamKB > worst {
-				worst, where = id.PerStreamKB, fmt.Sprintf("%s at %d streams", t.Name, id.Streams)
-			}
-		}
-	}
-	if where != "" {
-		out = append(out, Verdict{Target: "memory per concurrent idle stream ≤ 40 KB", Met: worst <= 40,
-			Measured: worst, Limit: 40, Unit: "KB", Detail: fmt.Sprintf("worst %.1f KB (%s)", worst, where)})
-	}
-	bad := sy.Counts.Bad() + syb.Counts.Bad()
-	out = append(out, Verdict{Target: "zero corrupted or cut responses, streams included", Met: bad == 0,
-		Measured: float64(bad), Limit: 0, Unit: "responses",
-		Detail: fmt.Sprintf("%d bad of %d through Switchyard (bare: %d of %d; direct: %d of %d)", bad,
-			sy.Counts.Requests+syb.Counts.Requests, bare.Counts.Bad(), bare.Counts.Requests,
-			res.Target("direct").Counts.Bad(), res.Target("direct").Counts.Requests)})
-	delay := max(sy.Streams.ChunkDelay.P99, syb.Streams.ChunkDelay.P99)
-	if sy.Streams.ChunkDelay.N > 0 {
-		out = append(out, Verdict{Target: "a chunk reaches the client within 1 ms of leaving the upstream (p99)", Met: delay <= 1,
-			Measured: delay, Limit: 1, Unit: "ms",
-			Detail: fmt.Sprintf("p99 %.3f ms pass-through, %.3f ms translated (p50 %.3f / %.3f; direct p99 %.3f)",
-				sy.Streams.ChunkDelay.P99, syb.Streams.ChunkDelay.P99, sy.Streams.ChunkDelay.P50, syb.Streams.ChunkDelay.P50,
-				res.Target("direct").Streams.ChunkDelay.P99)})
-	}
-	return out
-}
-
-// at is the open-loop phase of a target at an upstream latency in ms, or nil.
-func at(t *TargetResult, upstreamMS float64) *OpenLoop {
-	for i := range t.OpenLoop {
-		if t.OpenLoop[i].UpstreamMS == upstreamMS {
-			return &t.OpenLoop[i]
-		}
-	}
-	return nil
-}
-
 func verdictText(res *Results) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nverdicts (%d corrupted or cut responses direct and through Switchyard)\n", res.Bad())
+	fmt.Fprintf(&b, "\nverdicts (%d corrupted or cut responses direct and through Switchyard; %d not measured)\n", res.Bad(),
+		res.Unmeasured())
 	for _, v := range res.Verdicts {
 		fmt.Fprintf(&b, "  %s\n", v)
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(&b, "  note: %s\n", n)
 	}
 	return b.String()
 }
@@ -157,87 +79,27 @@ func write(dir string, res *Results) error {
 // Markdown renders a run as the tables of bench/RESULTS.md.
 func Markdown(res *Results) string {
 	var b strings.Builder
-	m := res.Machine
-	o := res.Options
+	m, o := res.Machine, res.Options
 	fmt.Fprintf(&b, "Run of %s, %.0f s. Machine: %s, %d cores, %s, Linux %s; load average %s before, %s after.\n\n",
 		res.Started.UTC().Format("2006-01-02 15:04 MST"), res.Seconds, m.CPU, m.Cores, m.GoVersion, m.Kernel, m.LoadBefore, m.LoadAfter)
 	if o.Smoke {
 		b.WriteString("**Smoke run: tiny counts, the figures mean nothing.**\n\n")
 	}
-	fmt.Fprintf(&b, "### Requests (%d-byte completions)\n\n", o.Size)
-	fmt.Fprintf(&b, "| target | req/s at %d clients | CPU ms / 1k req | RSS MiB |", o.Concurrency)
-	for _, lat := range o.Latencies {
-		fmt.Fprintf(&b, " p50 / p99 ms, %.0f ms upstream, %.0f req/s | added p50 / p99 |", msOf(lat), o.Rate)
+	if len(o.Profile) > 0 {
+		fmt.Fprintf(&b, "**Profiled run** (%s): Switchyard's CPU figures include the profiler's.\n\n", strings.Join(o.Profile, ", "))
 	}
-	b.WriteString("\n|---|---:|---:|---:|")
-	for range o.Latencies {
-		b.WriteString("---:|---:|")
+	fmt.Fprintf(&b, "The floor is `httputil.ReverseProxy` with a buffer pool and Switchyard's transport settings. Peer: %s (npm `%s@%s`): %s",
+		res.Peer.Name, res.Peer.Package, res.Peer.Version, res.Peer.Status)
+	if res.Peer.Reason != "" {
+		fmt.Fprintf(&b, " (%s)", res.Peer.Reason)
 	}
-	b.WriteString("\n")
-	for _, t := range res.Targets {
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %s |", t.Name, t.Throughput.RPS, dash(t.Throughput.CPUPer1k, "%.1f"), dash(t.Throughput.RSSMiB, "%.1f"))
-		for _, ol := range t.OpenLoop {
-			added := "—"
-			if t.Name != "direct" {
-				added = fmt.Sprintf("%+.3f / %+.3f", ol.AddedP50, ol.AddedP99)
-			}
-			fmt.Fprintf(&b, " %.3f / %.3f | %s |", ol.Latency.P50, ol.Latency.P99, added)
-		}
-		b.WriteString("\n")
-	}
-	fmt.Fprintf(&b, "\nCPU per 1,000 requests in the fixed-rate phases (ms):")
-	for _, t := range res.Targets[1:] {
-		var parts []string
-		for _, ol := range t.OpenLoop {
-			parts = append(parts, fmt.Sprintf("%.1f at %.0f ms", ol.CPUPer1k, ol.UpstreamMS))
-		}
-		fmt.Fprintf(&b, " %s %s;", t.Name, strings.Join(parts, ", "))
-	}
-	if d := res.Target("direct"); d != nil && len(d.OpenLoop) > 0 {
-		fmt.Fprintf(&b, " generator send lag p99 %.3f ms.\n", d.OpenLoop[len(d.OpenLoop)-1].SendLag.P99)
-	}
-	fmt.Fprintf(&b, "\nThe p99 of each of the %d rounds alone (min..max), the noise of the machine:", o.Rounds)
-	for _, t := range res.Targets {
-		var parts []string
-		for _, ol := range t.OpenLoop {
-			parts = append(parts, fmt.Sprintf("%s at %.0f ms", spread(ol.RoundP99), ol.UpstreamMS))
-		}
-		fmt.Fprintf(&b, " %s %s;", t.Name, strings.Join(parts, ", "))
-	}
-	b.WriteString("\n\n")
-	fmt.Fprintf(&b, "### Streams (%.0f/s, %.0f ms upstream, %d chunks %s apart)\n\n", o.StreamRate, msOf(o.StreamLatency), o.StreamChunks, o.StreamInterval)
-	b.WriteString("| target | first token p50 / p99 ms | added | last token p50 / p99 ms | added | chunk delay p50 / p99 / max ms | CPU ms / 1k streams |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
-	for _, t := range res.Targets {
-		s := t.Streams
-		addF, addL := "—", "—"
-		if t.Name != "direct" {
-			addF = fmt.Sprintf("%+.3f / %+.3f", s.AddedFirstP50, s.AddedFirstP99)
-			addL = fmt.Sprintf("%+.3f / %+.3f", s.AddedLastP50, s.AddedLastP99)
-		}
-		fmt.Fprintf(&b, "| %s | %.3f / %.3f | %s | %.3f / %.3f | %s | %.3f / %.3f / %.3f | %s |\n", t.Name,
-			s.FirstToken.P50, s.FirstToken.P99, addF, s.LastToken.P50, s.LastToken.P99, addL,
-			s.ChunkDelay.P50, s.ChunkDelay.P99, s.ChunkDelay.Max, dash(s.CPUPer1k, "%.1f"))
-	}
-	b.WriteString("\nChunk delay p99 of each round alone (min..max):")
-	for _, t := range res.Targets {
-		fmt.Fprintf(&b, " %s %s;", t.Name, spread(t.Streams.RoundDelayP99))
-	}
-	b.WriteString("\n")
-	b.WriteString("\n### Idle streams (each paused by the upstream after its first chunk; fresh proxy process per row)\n\n")
-	b.WriteString("| target | streams | open | RSS before → with streams MiB | KB per stream | Go heap / stacks KB per stream | goroutines per stream |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
-	for _, t := range res.Targets {
-		for _, id := range t.Idle {
-			goFig, gor := "—", "—"
-			if id.GoroutinesPer > 0 {
-				goFig = fmt.Sprintf("%.1f / %.1f", id.HeapPerStreamKB, id.StackPerStreamKB)
-				gor = fmt.Sprintf("%.1f", id.GoroutinesPer)
-			}
-			fmt.Fprintf(&b, "| %s | %d | %d | %.1f → %.1f | %.1f | %s | %s |\n", t.Name, id.Streams, id.Opened,
-				id.BaseRSSMiB, id.RSSMiB, id.PerStreamKB, goFig, gor)
-		}
-	}
+	b.WriteString(".\n\n")
+	verdictTable(&b, res)
+	requestsTable(&b, res)
+	agentTable(&b, res)
+	streamsTable(&b, res)
+	tlsTable(&b, res)
+	idleTable(&b, res)
 	b.WriteString("\n### Responses checked\n\n| target | responses | ok | failed | cut | corrupt |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, t := range res.Targets {
 		c := t.Counts
@@ -248,15 +110,201 @@ func Markdown(res *Results) string {
 			fmt.Fprintf(&b, "\nFirst failure through %s: `%s`\n", t.Name, t.Counts.Example)
 		}
 	}
-	b.WriteString("\n### Verdicts\n\n")
-	for _, v := range res.Verdicts {
-		state := "**met**"
-		if !v.Met {
-			state = fmt.Sprintf("**missed** by %.3g %s", v.Measured-v.Limit, v.Unit)
+	if len(res.Notes) > 0 {
+		b.WriteString("\n### Notes\n\n")
+		for _, n := range res.Notes {
+			fmt.Fprintf(&b, "- %s\n", n)
 		}
-		fmt.Fprintf(&b, "- %s: %s — %s\n", v.Target, state, v.Detail)
+	}
+	if len(res.Profiles) > 0 {
+		b.WriteString("\n### Profiles\n\n")
+		for _, p := range res.Profiles {
+			fmt.Fprintf(&b, "- `%s`\n", p)
+		}
 	}
 	return b.String()
+}
+
+// verdictState is a verdict's outcome in a table cell.
+func verdictState(v Verdict) string {
+	if v.Status == Missed {
+		return "**missed** by " + v.Over()
+	}
+	return "**" + string(v.Status) + "**"
+}
+
+func verdictTable(b *strings.Builder, res *Results) {
+	b.WriteString("### Verdicts\n\n| set by | target | verdict | measured |\n|---|---|---|---|\n")
+	for _, v := range res.Verdicts {
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", v.Source, v.Target, verdictState(v), v.Detail)
+	}
+}
+
+func requestsTable(b *strings.Builder, res *Results) {
+	o := res.Options
+	targets := res.group(groupH1)
+	fmt.Fprintf(b, "\n### Requests (%d-byte completions, loopback HTTP/1.1 upstream)\n\n", o.Size)
+	fmt.Fprintf(b, "| target | req/s at %d clients | CPU µs / req | × floor | RSS MiB |", o.Concurrency)
+	for _, lat := range o.Latencies {
+		fmt.Fprintf(b, " p50 / p99 ms, %.0f ms upstream, %.0f req/s | added p50 / p99 |", msOf(lat), o.Rate)
+	}
+	b.WriteString("\n|---|---:|---:|---:|---:|")
+	for range o.Latencies {
+		b.WriteString("---:|---:|")
+	}
+	b.WriteString("\n")
+	floor := res.target("floor").Throughput.CPUPer1k
+	for _, t := range targets {
+		fmt.Fprintf(b, "| %s | %.0f | %s | %s | %s |", t.Name, t.Throughput.RPS, dash(t.Throughput.CPUPer1k, "%.1f"),
+			dash(ratioOf(t.Throughput.CPUPer1k, floor), "%.2f×"), dash(t.Throughput.RSSMiB, "%.1f"))
+		for _, lat := range o.Latencies {
+			ol := at(t, msOf(lat))
+			fmt.Fprintf(b, " %s | %s |", p50p99(ol.Latency), added(t, ol))
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(b, "\nCPU µs per request in the fixed-rate phases:")
+	for _, t := range targets {
+		if t.Kind == kindDirect {
+			continue
+		}
+		var parts []string
+		for _, ol := range t.OpenLoop {
+			parts = append(parts, fmt.Sprintf("%.1f at %.0f ms", ol.CPUPer1k, ol.UpstreamMS))
+		}
+		fmt.Fprintf(b, " %s %s;", t.Name, strings.Join(parts, ", "))
+	}
+	if d := res.target("direct"); len(d.OpenLoop) > 0 {
+		fmt.Fprintf(b, " generator send lag p99 %.3f ms.", d.OpenLoop[len(d.OpenLoop)-1].SendLag.P99)
+	}
+	fmt.Fprintf(b, "\n\nThe p99 of each of the %d rounds alone (min..max), the noise of the machine:", o.Rounds)
+	for _, t := range targets {
+		var parts []string
+		for _, ol := range t.OpenLoop {
+			parts = append(parts, fmt.Sprintf("%s at %.0f ms", spread(ol.RoundP99), ol.UpstreamMS))
+		}
+		fmt.Fprintf(b, " %s %s;", t.Name, strings.Join(parts, ", "))
+	}
+	b.WriteString("\n")
+}
+
+// p50p99 is a distribution's median and 99th percentile, or says it has no samples.
+func p50p99(d Dist) string {
+	if d.N == 0 {
+		return "no samples"
+	}
+	return fmt.Sprintf("%.3f / %.3f", d.P50, d.P99)
+}
+
+// added is a target's latency beyond direct's, or a dash for direct and for a
+// target without samples.
+func added(t *TargetResult, ol OpenLoop) string {
+	if t.Kind == kindDirect || ol.Latency.N == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%+.3f / %+.3f", ol.AddedP50, ol.AddedP99)
+}
+
+func agentTable(b *strings.Builder, res *Results) {
+	o, a := res.Options, res.Agent
+	fmt.Fprintf(b, "\n### Agent-sized requests (%.0f KB, %d messages, %d tools; %.0f/s, %.0f ms upstream, %d-byte answers)\n\n",
+		float64(a.ChatBytes)/1000, a.ChatMessages, a.Tools, o.AgentRate, msOf(o.AgentLatency), o.Size)
+	b.WriteString("| target | format | p50 / p99 ms | added beyond direct p50 / p99 | added beyond the floor p50 / p99 | CPU ms / req | × floor | rounds' p99 |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---|\n")
+	floor := res.target("floor")
+	for _, format := range []string{formatChat, formatMessages} {
+		f := agentOf(floor, format)
+		for _, t := range res.group(groupH1) {
+			ol, ok := OpenLoop{}, false
+			for _, run := range t.Agent {
+				if run.Format == format {
+					ol, ok = run.OpenLoop, true
+				}
+			}
+			if !ok {
+				continue
+			}
+			beyond := "—"
+			if t.Kind != kindDirect && t.Kind != kindFloor && ol.Latency.N > 0 && f.Latency.N > 0 {
+				beyond = fmt.Sprintf("%+.3f / %+.3f", ol.Latency.P50-f.Latency.P50, ol.Latency.P99-f.Latency.P99)
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", t.Name, format, p50p99(ol.Latency),
+				added(t, ol), beyond, dash(ol.CPUPer1k/1000, "%.3f"), dash(ratioOf(ol.CPUPer1k, f.CPUPer1k), "%.2f×"), spread(ol.RoundP99))
+		}
+	}
+}
+
+func streamsTable(b *strings.Builder, res *Results) {
+	o := res.Options
+	fmt.Fprintf(b, "\n### Streams (%.0f/s, %.0f ms upstream, %d chunks %s apart)\n\n", o.StreamRate, msOf(o.StreamLatency), o.StreamChunks, o.StreamInterval)
+	b.WriteString("| target | first token p50 / p99 ms | added | last token p50 / p99 ms | added | chunk delay p50 / p99 / max ms | CPU ms / 1k streams |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
+	targets := res.group(groupH1)
+	for _, t := range targets {
+		s := t.Streams
+		addF, addL := "—", "—"
+		if t.Kind != kindDirect && s.FirstToken.N > 0 {
+			addF = fmt.Sprintf("%+.3f / %+.3f", s.AddedFirstP50, s.AddedFirstP99)
+			addL = fmt.Sprintf("%+.3f / %+.3f", s.AddedLastP50, s.AddedLastP99)
+		}
+		delay := "no samples"
+		if s.ChunkDelay.N > 0 {
+			delay = fmt.Sprintf("%.3f / %.3f / %.3f", s.ChunkDelay.P50, s.ChunkDelay.P99, s.ChunkDelay.Max)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", t.Name, p50p99(s.FirstToken), addF, p50p99(s.LastToken), addL,
+			delay, dash(s.CPUPer1k, "%.1f"))
+	}
+	b.WriteString("\nChunk delay p99 of each round alone (min..max):")
+	for _, t := range targets {
+		fmt.Fprintf(b, " %s %s;", t.Name, spread(t.Streams.RoundDelayP99))
+	}
+	b.WriteString("\n")
+}
+
+func tlsTable(b *strings.Builder, res *Results) {
+	o := res.Options
+	targets := res.group(groupTLS)
+	if len(targets) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n### TLS + HTTP/2 upstream (%d-byte completions, %.0f req/s, %.0f ms upstream)\n\n", o.Size, o.Rate, msOf(o.TLSLatency))
+	b.WriteString("| target | p50 / p99 ms | added beyond direct p50 / p99 | CPU µs / req | upstream requests over HTTP/2 / HTTP/1.x |\n")
+	b.WriteString("|---|---:|---:|---:|---:|\n")
+	for _, t := range targets {
+		ol := at(t, msOf(o.TLSLatency))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %d / %d |\n", t.Name, p50p99(ol.Latency), added(t, ol),
+			dash(ol.CPUPer1k, "%.1f"), t.UpstreamH2, t.UpstreamH1)
+	}
+}
+
+func idleTable(b *strings.Builder, res *Results) {
+	b.WriteString("\n### Idle streams (each paused by the upstream after its first chunk; fresh proxy process per row)\n\n")
+	b.WriteString("| target | upstream | streams | open | RSS before → with streams MiB | KB per stream | Go heap / stacks KB per stream | goroutines per stream |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, t := range res.Targets {
+		up := "HTTP/1.1"
+		if t.Group == groupTLS {
+			up = "TLS + HTTP/2"
+		}
+		for _, id := range t.Idle {
+			goFig, gor := "—", "—"
+			if id.GoroutinesPer > 0 {
+				goFig = fmt.Sprintf("%.1f / %.1f", id.HeapPerStreamKB, id.StackPerStreamKB)
+				gor = fmt.Sprintf("%.1f", id.GoroutinesPer)
+			}
+			fmt.Fprintf(b, "| %s | %s | %d | %d | %.1f → %.1f | %s | %s | %s |\n", t.Name, up, id.Streams, id.Opened,
+				id.BaseRSSMiB, id.RSSMiB, perStream(id), goFig, gor)
+		}
+	}
+}
+
+// perStream is the memory per idle stream, or says that not every stream opened
+// (the growth of the resident set is then not theirs alone).
+func perStream(id Idle) string {
+	if id.Opened != id.Streams {
+		return "no samples"
+	}
+	return fmt.Sprintf("%.1f", id.PerStreamKB)
 }
 
 func dash(v float64, format string) string {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -43,6 +42,14 @@ type Upstream struct {
 	ln    net.Listener
 	srv   *http.Server
 	epoch time.Time
+	// tlsSrv serves the same API over TLS with HTTP/2 (ServeTLS), from a
+	// certificate of the CA in CAFile; nil until StartTLS.
+	tlsLn  net.Listener
+	tlsSrv *http.Server
+	ca     *testCA
+	// Requests the TLS listener served, by protocol: the TLS phase checks that
+	// the proxies spoke HTTP/2.
+	h2, h1 atomic.Int64
 
 	mu      sync.Mutex
 	release chan struct{}
@@ -57,22 +64,67 @@ func StartUpstream() (*Upstream, error) {
 		return nil, err
 	}
 	u := &Upstream{ln: ln, epoch: time.Now(), release: make(chan struct{})}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/chat/completions", u.openAI)
-	mux.HandleFunc("POST /model/{model}/converse", u.converse)
-	mux.HandleFunc("POST /model/{model}/converse-stream", u.converse)
-	u.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	u.srv = &http.Server{Handler: u.mux(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = u.srv.Serve(ln) }()
 	return u, nil
 }
 
+func (u *Upstream) mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", u.openAI)
+	mux.HandleFunc("POST /v1/messages", u.anthropic)
+	mux.HandleFunc("POST /model/{model}/converse", u.converse)
+	mux.HandleFunc("POST /model/{model}/converse-stream", u.converse)
+	return mux
+}
+
+// StartTLS serves the API over TLS too, on another loopback port, with a
+// certificate for 127.0.0.1 signed by a CA written to dir/ca.pem: the upstream as
+// the clouds serve it, HTTP/2 negotiated by ALPN.
+func (u *Upstream) StartTLS(dir string) error {
+	ca, err := newTestCA(dir)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mux := u.mux()
+	u.ca, u.tlsLn = ca, ln
+	u.tlsSrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, TLSConfig: ca.serverConfig(),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ProtoMajor == 2 {
+				u.h2.Add(1)
+			} else {
+				u.h1.Add(1)
+			}
+			mux.ServeHTTP(w, r)
+		})}
+	go func() { _ = u.tlsSrv.ServeTLS(ln, "", "") }()
+	return nil
+}
+
+// TLSURL is the TLS server's root, https://127.0.0.1:PORT.
+func (u *Upstream) TLSURL() string { return "https://" + u.tlsLn.Addr().String() }
+
+// CAFile is the PEM file of the CA that signed the TLS server's certificate.
+func (u *Upstream) CAFile() string { return u.ca.file }
+
+// Protocols are the requests the TLS listener served so far over HTTP/2 and
+// over HTTP/1.x.
+func (u *Upstream) Protocols() (h2, h1 int64) { return u.h2.Load(), u.h1.Load() }
+
 // URL is the server's root, http://127.0.0.1:PORT.
 func (u *Upstream) URL() string { return "http://" + u.ln.Addr().String() }
 
-// Close stops the server and releases paused streams.
+// Close stops the servers and releases paused streams.
 func (u *Upstream) Close() {
 	u.Release()
 	_ = u.srv.Close()
+	if u.tlsSrv != nil {
+		_ = u.tlsSrv.Close()
+	}
 }
 
 // Now is the upstream's clock: nanoseconds since its epoch.
@@ -181,20 +233,32 @@ func appendChunkText(b []byte, nonce uint64, i int, sent int64) []byte {
 	return b
 }
 
-func readRequest(w http.ResponseWriter, r *http.Request) (Spec, []byte, bool) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return Spec{}, nil, false
+// bodies are request buffers, reused: an agent-sized request is 400 KB, and the
+// upstream shares the machine with the proxies it measures.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+// readRequest reads the body and waits the latency the spec asks for; release
+// returns the body's buffer once the handler is done with it.
+func readRequest(w http.ResponseWriter, r *http.Request) (spec Spec, body []byte, release func(), ok bool) {
+	buf := bodies.Get().(*[]byte)
+	release = func() { bodies.Put(buf) }
+	b := bytes.NewBuffer((*buf)[:0])
+	if r.ContentLength > 0 {
+		b.Grow(int(r.ContentLength))
 	}
-	spec, err := parseSpec(body)
+	if _, err := b.ReadFrom(r.Body); err != nil {
+		return Spec{}, nil, release, false
+	}
+	*buf = b.Bytes()
+	spec, err := parseSpec(*buf)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return Spec{}, nil, false
+		return Spec{}, nil, release, false
 	}
 	if spec.Latency > 0 && !sleepCtx(r.Context(), spec.Latency) {
-		return Spec{}, nil, false
+		return Spec{}, nil, release, false
 	}
-	return spec, body, true
+	return spec, *buf, release, true
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
@@ -213,7 +277,8 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 // openAI serves POST /v1/chat/completions as OpenAI does.
 func (u *Upstream) openAI(w http.ResponseWriter, r *http.Request) {
-	spec, body, ok := readRequest(w, r)
+	spec, body, release, ok := readRequest(w, r)
+	defer release()
 	if !ok {
 		return
 	}
@@ -306,28 +371,68 @@ func (u *Upstream) eachChunk(ctx context.Context, spec Spec, send func(i int) bo
 				return false
 			}
 		}
-		if !send(i) {
-			return false
-		}
 		if i == 0 && spec.Pause {
-			gate := u.gate()
-			u.paused.Add(1)
-			select {
-			case <-gate:
-				u.paused.Add(-1)
-			case <-ctx.Done():
-				u.paused.Add(-1)
+			if !u.sendAndPause(ctx, func() bool { return send(0) }) {
 				return false
 			}
 			start = time.Now().Add(-spec.Interval)
+			continue
+		}
+		if !send(i) {
+			return false
 		}
 	}
 	return true
 }
 
+// sendAndPause sends the first chunk and waits for Release. The gate is taken and
+// the stream counted as paused before the chunk leaves: a client that has seen it
+// may call Release at once, and that Release must be the one this stream waits for.
+func (u *Upstream) sendAndPause(ctx context.Context, send func() bool) bool {
+	gate := u.gate()
+	u.paused.Add(1)
+	defer u.paused.Add(-1)
+	if !send() {
+		return false
+	}
+	select {
+	case <-gate:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// anthropic serves POST /v1/messages as Anthropic does, not streamed: a message
+// with one text block (platform.claude.com/docs/en/api/messages).
+func (u *Upstream) anthropic(w http.ResponseWriter, r *http.Request) {
+	spec, body, release, ok := readRequest(w, r)
+	defer release()
+	if !ok {
+		return
+	}
+	if bytes.Contains(body, []byte(`"stream":true`)) {
+		http.Error(w, "the bench upstream does not stream Anthropic messages", http.StatusBadRequest)
+		return
+	}
+	out := make([]byte, 0, spec.Size+320)
+	out = append(out, `{"id":"msg_`...)
+	out = strconv.AppendUint(out, spec.Nonce, 10)
+	out = append(out, `","type":"message","role":"assistant","model":"bench-model","content":[{"type":"text","text":"`...)
+	out = appendContent(out, spec.Nonce, spec.Size)
+	out = append(out, `"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":16,"output_tokens":`...)
+	out = strconv.AppendInt(out, int64(spec.Size/4), 10)
+	out = append(out, `}}`...)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	_, _ = w.Write(out)
+}
+
 // converse serves Bedrock's Converse and ConverseStream.
 func (u *Upstream) converse(w http.ResponseWriter, r *http.Request) {
-	spec, _, ok := readRequest(w, r)
+	spec, _, release, ok := readRequest(w, r)
+	release()
 	if !ok {
 		return
 	}

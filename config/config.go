@@ -15,6 +15,10 @@ const (
 	DefaultDrainDelay    = 5 * time.Second
 )
 
+// DefaultMaxResponseBytes caps a non-streamed upstream answer: 32 MiB, the same as
+// providers.DefaultMaxResponseBytes.
+const DefaultMaxResponseBytes = 32 << 20
+
 // Config is one complete, validated configuration.
 type Config struct {
 	// Listen is the address of the OpenAI-compatible API. Default 127.0.0.1:8080.
@@ -26,12 +30,27 @@ type Config struct {
 	AdminToken Secret `mapstructure:"admin_token"`
 	// MaxBodyBytes caps a request body in bytes; larger bodies get 413. Default 8 MiB.
 	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
+	// MaxResponseBytes caps a non-streamed upstream answer in bytes (embeddings
+	// answers: 8 times this). A larger answer fails the attempt with 502; it is
+	// not retried on that target and does not count against its health, since the
+	// client's request asked for it. Default 32 MiB.
+	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
 	// ShutdownGrace bounds how long in-flight requests may take after the listener
 	// stops. Default 30s.
 	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
 	// DrainDelay is how long the listener keeps accepting after SIGTERM while
 	// readiness already fails, so that endpoints are removed first. Default 5s.
 	DrainDelay time.Duration `mapstructure:"drain_delay"`
+	// ClientTimeouts bound the client's side of every API request.
+	ClientTimeouts ClientTimeouts `mapstructure:"client_timeouts"`
+
+	// OpenAccess lets the API run without client keys: anyone who can reach listen
+	// may call it, as the anonymous key. Default false. Startup without keys is
+	// allowed anyway (development, with a loud warning), but a reload that would
+	// leave the API without keys is refused unless the new file sets this, so that
+	// a file that lost its keys (a bad merge, an empty ConfigMap) cannot open a
+	// running gateway. It cannot be combined with keys.
+	OpenAccess bool `mapstructure:"open_access"`
 
 	Keys      []Key      `mapstructure:"keys"`
 	Teams     []Team     `mapstructure:"teams"`
@@ -49,6 +68,22 @@ type Config struct {
 	State   State   `mapstructure:"state"`
 	Log     Log     `mapstructure:"log"`
 	Tracing Tracing `mapstructure:"tracing"`
+}
+
+// ClientTimeouts bound how long a client may take on its side of a request, so that
+// one that sends slowly or stops reading cannot hold a connection, its goroutines
+// and its buffers. Upstream time is bounded by resilience.timeouts instead.
+type ClientTimeouts struct {
+	// ReadHeader bounds reading a request's line and headers. Default 10s.
+	ReadHeader time.Duration `mapstructure:"read_header"`
+	// ReadBody bounds reading a request's body, from the end of its headers.
+	// Default 30s.
+	ReadBody time.Duration `mapstructure:"read_body"`
+	// Write bounds each write to the client (a response, or one stream event): a
+	// client that stops reading a stream is cut after this long. Default 60s.
+	Write time.Duration `mapstructure:"write"`
+	// Idle bounds a keep-alive connection between requests. Default 120s.
+	Idle time.Duration `mapstructure:"idle"`
 }
 
 // Tracing exports OpenTelemetry spans over OTLP/HTTP: one per request and one per
@@ -81,6 +116,10 @@ type Price struct {
 	// CachedInput is USD per 1M prompt tokens served from the provider's prompt
 	// cache; 0 bills them at Input.
 	CachedInput float64 `mapstructure:"cached_input"`
+	// CacheWrite is USD per 1M prompt tokens written to the provider's prompt
+	// cache (Anthropic and Claude on Bedrock bill them above input); 0 bills them
+	// at Input.
+	CacheWrite float64 `mapstructure:"cache_write"`
 	// Output is USD per 1M completion tokens (reasoning tokens included).
 	Output float64 `mapstructure:"output"`
 	// ContextWindow is the model's context window in tokens.
@@ -96,9 +135,11 @@ type State struct {
 	Driver string `mapstructure:"driver"`
 	// Path of the embedded database file. Default ./switchyard.db.
 	Path string `mapstructure:"path"`
-	// URL of Redis: redis://[:password@]host:port[/db], rediss:// for TLS,
-	// redis-sentinel://[:password@]host:port[,host:port...]/master[?db=N],
-	// redis-cluster://[:password@]host:port[,host:port...].
+	// URL of Redis: redis://[[user]:password@]host:port[/db],
+	// redis-sentinel://[[user]:password@]host:port[,host:port...]/master[?db=N],
+	// redis-cluster://[[user]:password@]host:port[,host:port...]; rediss://,
+	// rediss-sentinel:// and rediss-cluster:// for TLS. go-redis's URL options
+	// (dial_timeout=, skip_verify=, ...) apply to every form; see state.Open.
 	URL Secret `mapstructure:"url"`
 	// FailOpen admits requests when the store is unreachable (limits and budgets
 	// are then not enforced); false (default) rejects them with 503.
@@ -120,10 +161,12 @@ type Key struct {
 	Budget *Budget  `mapstructure:"budget"`
 }
 
-// Team groups keys under one budget.
+// Team groups keys under one budget and one set of rate limits, which every key
+// of the team counts against together (on top of each key's own).
 type Team struct {
 	Name   string  `mapstructure:"name"`
 	Budget *Budget `mapstructure:"budget"`
+	Limits Limits  `mapstructure:"limits"`
 }
 
 // Limits are a key's rate limits per minute; 0 means unlimited.
@@ -208,7 +251,10 @@ type Responses struct {
 	// Retention keeps a stored response this long after its creation. Default 720h.
 	Retention time.Duration `mapstructure:"retention"`
 	// MaxChainItems and MaxChainBytes bound one conversation; a turn beyond them is
-	// refused (400 conversation_too_large). Defaults 4096 items, 64 MiB.
+	// refused (400 conversation_too_large). Defaults 4096 items, 8 MiB: about 2M
+	// tokens of text, more than any model's context window holds, while 8
+	// continuations of such a conversation at once stay within the sidecar's memory
+	// (each holds a few copies of its conversation while it is sent).
 	MaxChainItems int   `mapstructure:"max_chain_items"`
 	MaxChainBytes int64 `mapstructure:"max_chain_bytes"`
 	// CacheSize is the number of decoded responses kept in memory. Default 1024.
@@ -244,7 +290,8 @@ type Provider struct {
 	// Auth selects how the provider authenticates. azure: "api_key" (default) or
 	// "entra" (Microsoft Entra ID, azidentity's default credential chain). gemini:
 	// "api_key" (default) or "google" (Google application default credentials, for
-	// Vertex AI).
+	// Vertex AI). anthropic: "api_key" (default, Anthropic's API) or "google"
+	// (Claude on Vertex AI through rawPredict, with project and region).
 	Auth string `mapstructure:"auth"`
 	// Headers are static headers added to every upstream request.
 	Headers map[string]string `mapstructure:"headers"`
@@ -261,16 +308,20 @@ type Provider struct {
 	// RoleARN is assumed (STS AssumeRole) with the credentials above.
 	RoleARN string `mapstructure:"role_arn"`
 
-	// Anthropic: the anthropic-version header (default 2023-06-01) and optional
-	// anthropic-beta flags.
+	// Anthropic: the anthropic-version header (default 2023-06-01; Claude on
+	// Vertex AI takes none: its body says vertex-2023-10-16) and optional
+	// anthropic-beta flags, sent as configured.
 	AnthropicVersion string   `mapstructure:"anthropic_version"`
 	AnthropicBeta    []string `mapstructure:"anthropic_beta"`
 
-	// Gemini on Vertex AI (auth: google): the Google Cloud project; region is the
-	// location.
+	// Gemini or Claude on Vertex AI (auth: google): the Google Cloud project;
+	// region is the location.
 	Project string `mapstructure:"project"`
 	// Timeouts override resilience.timeouts for every target of this provider.
 	Timeouts Timeouts `mapstructure:"timeouts"`
+	// MaxResponseBytes overrides the top-level max_response_bytes for this
+	// provider; unset, it is the top-level value.
+	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
 }
 
 // Model is an alias clients send as "model", and where it may be served.
@@ -292,6 +343,11 @@ type Model struct {
 	// streams, the whole response otherwise).
 	SLO   time.Duration `mapstructure:"slo"`
 	Cache ModelCache    `mapstructure:"cache"`
+	// ReasoningContent returns the model's reasoning text as reasoning_content on
+	// messages and stream deltas (translated backends). Default true; false
+	// leaves it out (thinking blocks, which tool loops must send back, still
+	// come).
+	ReasoningContent *bool `mapstructure:"reasoning_content"`
 }
 
 // Target is one (provider, upstream model) pair behind an alias.

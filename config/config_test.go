@@ -41,11 +41,12 @@ func TestExampleValidates(t *testing.T) {
 		t.Fatalf("example lost entries: %d providers, %d models, %d keys, %d prices", len(cfg.Providers), len(cfg.Models), len(cfg.Keys), len(cfg.Pricing))
 	}
 	// The defaults the example writes down are the defaults the code applies.
-	bare, err := Parse([]byte("providers: []\nmodels: []\n"), noEnv)
+	bare, err := Parse([]byte(minimal), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if bare.Listen != cfg.Listen || bare.AdminListen != cfg.AdminListen || bare.MaxBodyBytes != cfg.MaxBodyBytes ||
+		bare.MaxResponseBytes != cfg.MaxResponseBytes ||
 		bare.ShutdownGrace != cfg.ShutdownGrace || bare.DrainDelay != cfg.DrainDelay ||
 		bare.Resilience.MaxAttempts != cfg.Resilience.MaxAttempts || bare.Resilience.Timeouts != cfg.Resilience.Timeouts ||
 		bare.Resilience.MaxCooldown != cfg.Resilience.MaxCooldown || bare.Resilience.Retry != cfg.Resilience.Retry ||

@@ -24,6 +24,8 @@ func defaults() Config {
 		MaxBodyBytes:  DefaultMaxBodyBytes,
 		ShutdownGrace: DefaultShutdownGrace,
 		DrainDelay:    DefaultDrainDelay,
+		ClientTimeouts: ClientTimeouts{ReadHeader: 10 * time.Second, ReadBody: 30 * time.Second,
+			Write: 60 * time.Second, Idle: 120 * time.Second},
 		Resilience: Resilience{
 			MaxAttempts: DefaultMaxAttempts,
 			Timeouts: Timeouts{
@@ -37,10 +39,12 @@ func defaults() Config {
 		},
 		State: State{Driver: "embedded", KeyPrefix: "switchyard:", Timeout: 250 * time.Millisecond},
 		Cache: Cache{MaxEntries: 10000, TTL: time.Hour, MaxBytes: 64 << 20},
-		Responses: Responses{Retention: 720 * time.Hour, MaxChainItems: 4096, MaxChainBytes: 64 << 20,
+		Responses: Responses{Retention: 720 * time.Hour, MaxChainItems: 4096, MaxChainBytes: 8 << 20,
 			CacheSize: 1024},
 		Log:     Log{Level: "info", Format: "json", AccessSampling: 1},
 		Tracing: Tracing{Endpoint: "http://localhost:4318/v1/traces", ServiceName: "switchyard", SampleRatio: 1},
+
+		MaxResponseBytes: DefaultMaxResponseBytes,
 	}
 }
 
@@ -60,7 +64,7 @@ func (c *Config) applyDefaults() {
 	for i := range c.Providers {
 		p := &c.Providers[i]
 		switch p.Type {
-		case "azure", "gemini":
+		case "azure", "gemini", "anthropic":
 			if p.Auth == "" {
 				p.Auth = "api_key"
 			}
@@ -68,7 +72,7 @@ func (c *Config) applyDefaults() {
 		switch {
 		case p.Type == "openai" && p.BaseURL == "":
 			p.BaseURL = "https://api.openai.com/v1"
-		case p.Type == "anthropic" && p.BaseURL == "":
+		case p.Type == "anthropic" && p.BaseURL == "" && p.Auth == "api_key":
 			p.BaseURL = "https://api.anthropic.com"
 		case p.Type == "gemini" && p.BaseURL == "" && p.Auth == "api_key":
 			p.BaseURL = "https://generativelanguage.googleapis.com"
@@ -77,8 +81,11 @@ func (c *Config) applyDefaults() {
 		case p.Type == "gemini" && p.BaseURL == "" && p.Auth == "google":
 			p.BaseURL = "https://" + p.Region + "-aiplatform.googleapis.com"
 		}
-		if p.Type == "anthropic" && p.AnthropicVersion == "" {
+		if p.Type == "anthropic" && p.Auth == "api_key" && p.AnthropicVersion == "" {
 			p.AnthropicVersion = "2023-06-01"
+		}
+		if p.MaxResponseBytes == 0 {
+			p.MaxResponseBytes = c.MaxResponseBytes
 		}
 	}
 	for i := range c.Models {

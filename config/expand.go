@@ -45,7 +45,8 @@ func expandString(s, path string, env LookupEnv, ps *problems) string {
 		}
 		end := strings.IndexByte(s[start:], '}')
 		if end < 0 {
-			ps.add(path, "unterminated ${ in %q", s)
+			// The value itself is not quoted: it may be a secret.
+			ps.add(path, "unterminated ${ (want ${VAR} or ${VAR:-default})")
 			return b.String()
 		}
 		b.WriteString(s[:start])

@@ -32,7 +32,12 @@ func Parse(data []byte, env LookupEnv) (*Config, error) {
 	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return decode(v.AllSettings(), env)
+	raw := v.AllSettings()
+	if len(raw) == 0 {
+		return nil, &Error{Problems: []Problem{{Message: "the file is empty (or only comments): a configuration needs " +
+			"at least providers: and models: (see config.example.yaml)"}}}
+	}
+	return decode(raw, env)
 }
 
 func decode(raw map[string]any, env LookupEnv) (*Config, error) {

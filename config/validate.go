@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strings"
+	"time"
 )
 
 // ProviderTypes are the wire formats Switchyard speaks.
@@ -13,6 +15,9 @@ var ProviderTypes = []string{"openai", "azure", "bedrock", "anthropic", "gemini"
 
 // Strategies choose among the available targets of one priority tier.
 var Strategies = []string{"weighted", "cheapest", "fastest", "cost_slo"}
+
+// RedisSchemes are the forms of state.url (the rediss ones use TLS).
+var RedisSchemes = []string{"redis", "rediss", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster"}
 
 // Periods of budgets: UTC calendar periods, or the whole life of the deployment.
 var Periods = []string{"daily", "weekly", "monthly", "total"}
@@ -23,14 +28,35 @@ func (c *Config) validate(ps *problems) {
 	if c.MaxBodyBytes < 0 {
 		ps.add("max_body_bytes", "must be positive")
 	}
+	if c.MaxResponseBytes <= 0 {
+		ps.add("max_response_bytes", "must be positive")
+	}
 	if c.ShutdownGrace < 0 {
 		ps.add("shutdown_grace", "must not be negative")
 	}
 	if c.DrainDelay < 0 {
 		ps.add("drain_delay", "must not be negative")
 	}
+	ct := c.ClientTimeouts
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"read_header", ct.ReadHeader}, {"read_body", ct.ReadBody}, {"write", ct.Write}, {"idle", ct.Idle}} {
+		if t.d <= 0 {
+			ps.add("client_timeouts."+t.name, "must be positive")
+		}
+	}
 	c.validateKeys(ps)
+	if c.OpenAccess && len(c.Keys) > 0 {
+		ps.add("open_access", "true opens the API to anyone, but keys are configured: remove one or the other")
+	}
 	c.validateTeams(ps)
+	if len(c.Providers) == 0 {
+		ps.add("providers", "at least one provider is required")
+	}
+	if len(c.Models) == 0 {
+		ps.add("models", "at least one model (the names clients send) is required")
+	}
 	c.validateProviders(ps)
 	c.validateModels(ps)
 	c.validatePolicies(ps)
@@ -72,9 +98,8 @@ func (c *Config) validate(ps *problems) {
 	case "redis":
 		if c.State.URL == "" {
 			ps.add("state.url", "required with driver: redis (redis://host:6379)")
-		} else if u, err := url.Parse(c.State.URL.Reveal()); err != nil || !slices.Contains(
-			[]string{"redis", "rediss", "redis-sentinel", "redis-cluster"}, u.Scheme) {
-			ps.add("state.url", "want redis://, rediss://, redis-sentinel:// or redis-cluster://")
+		} else if scheme, _, _ := strings.Cut(c.State.URL.Reveal(), "://"); !slices.Contains(RedisSchemes, scheme) {
+			ps.add("state.url", "want one of %v (scheme://...)", RedisSchemes)
 		}
 	default:
 		ps.add("state.driver", "must be embedded or redis; got %q", c.State.Driver)
@@ -126,12 +151,7 @@ func (c *Config) validateKeys(ps *problems) {
 				ps.add(index(join(p, "models"), j), "invalid glob %q", pattern)
 			}
 		}
-		if k.Limits.RPM < 0 {
-			ps.add(join(p, "limits.rpm"), "must not be negative")
-		}
-		if k.Limits.TPM < 0 {
-			ps.add(join(p, "limits.tpm"), "must not be negative")
-		}
+		k.Limits.validate(join(p, "limits"), ps)
 		if k.Budget != nil {
 			k.Budget.validate(join(p, "budget"), ps)
 		}
@@ -149,9 +169,19 @@ func (c *Config) validateTeams(ps *problems) {
 			ps.add(join(p, "name"), "duplicate team %q", t.Name)
 		}
 		names[t.Name] = true
+		t.Limits.validate(join(p, "limits"), ps)
 		if t.Budget != nil {
 			t.Budget.validate(join(p, "budget"), ps)
 		}
+	}
+}
+
+func (l Limits) validate(p string, ps *problems) {
+	if l.RPM < 0 {
+		ps.add(join(p, "rpm"), "must not be negative")
+	}
+	if l.TPM < 0 {
+		ps.add(join(p, "tpm"), "must not be negative")
 	}
 }
 
@@ -178,13 +208,16 @@ func (c *Config) validateProviders(ps *problems) {
 			ps.add(join(p, "name"), "duplicate provider name %q", pr.Name)
 		}
 		names[pr.Name] = true
+		if pr.MaxResponseBytes < 0 {
+			ps.add(join(p, "max_response_bytes"), "must be positive")
+		}
 		if !slices.Contains(ProviderTypes, pr.Type) {
 			ps.add(join(p, "type"), "unknown type %q; want one of %v", pr.Type, ProviderTypes)
 			continue
 		}
 		if pr.BaseURL != "" {
 			if u, err := url.Parse(pr.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				ps.add(join(p, "base_url"), "invalid URL %q: want http(s)://host[/path]", pr.BaseURL)
+				ps.add(join(p, "base_url"), "invalid URL %q: want http(s)://host[/path]", RedactURL(pr.BaseURL))
 			}
 		}
 		pr.Timeouts.validate(join(p, "timeouts"), ps)
@@ -220,8 +253,26 @@ func (c *Config) validateProviders(ps *problems) {
 				ps.add(join(p, "aws_session_token"), "needs aws_access_key_id and aws_secret_access_key")
 			}
 		case "anthropic":
-			if pr.APIKey == "" {
-				ps.add(join(p, "api_key"), "required for anthropic")
+			switch pr.Auth {
+			case "api_key":
+				if pr.APIKey == "" {
+					ps.add(join(p, "api_key"), "required for anthropic (or set auth: google for Claude on Vertex AI)")
+				}
+			case "google":
+				if pr.APIKey != "" {
+					ps.add(join(p, "api_key"), "must be empty with auth: google")
+				}
+				if pr.AnthropicVersion != "" {
+					ps.add(join(p, "anthropic_version"), "does not apply with auth: google (Vertex AI takes vertex-2023-10-16)")
+				}
+				if pr.Project == "" {
+					ps.add(join(p, "project"), "required with auth: google (the Vertex AI project)")
+				}
+				if pr.Region == "" {
+					ps.add(join(p, "region"), "required with auth: google (the Vertex AI location, e.g. us-east5)")
+				}
+			default:
+				ps.add(join(p, "auth"), "must be api_key or google; got %q", pr.Auth)
 			}
 		case "gemini":
 			switch pr.Auth {
@@ -355,7 +406,7 @@ func (c *Config) validatePricing(ps *problems) {
 		for _, f := range []struct {
 			key string
 			v   float64
-		}{{"input", pr.Input}, {"cached_input", pr.CachedInput}, {"output", pr.Output}} {
+		}{{"input", pr.Input}, {"cached_input", pr.CachedInput}, {"cache_write", pr.CacheWrite}, {"output", pr.Output}} {
 			// !(v >= 0) also catches YAML's .nan.
 			if !(f.v >= 0) || math.IsInf(f.v, 1) {
 				ps.add(join(p, f.key), "must be a non-negative number of USD per 1M tokens")
@@ -404,7 +455,7 @@ func (pr Provider) validateApplicable(p string, ps *problems) {
 	}
 	only("api_key", pr.APIKey != "", "openai", "azure", "anthropic", "gemini")
 	only("api_version", pr.APIVersion != "", "azure")
-	only("auth", pr.Auth != "" && pr.Auth != "api_key", "azure", "gemini")
+	only("auth", pr.Auth != "" && pr.Auth != "api_key", "azure", "gemini", "anthropic")
 	only("profile", pr.Profile != "", "bedrock")
 	only("aws_access_key_id", pr.AWSAccessKeyID != "", "bedrock")
 	only("aws_secret_access_key", pr.AWSSecretAccessKey != "", "bedrock")
@@ -412,7 +463,7 @@ func (pr Provider) validateApplicable(p string, ps *problems) {
 	only("role_arn", pr.RoleARN != "", "bedrock")
 	only("anthropic_version", pr.AnthropicVersion != "", "anthropic")
 	only("anthropic_beta", len(pr.AnthropicBeta) > 0, "anthropic")
-	only("project", pr.Project != "", "gemini")
+	only("project", pr.Project != "", "gemini", "anthropic")
 }
 
 func (c *Config) validatePolicies(ps *problems) {

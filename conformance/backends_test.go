@@ -91,7 +91,7 @@ var backends = []*backend{
 		name: "gemini", model: "gemini-2.5-flash", assistantRole: "model",
 		start: func(t *testing.T, window int) (cloud, string) {
 			f := fakes.NewGemini(fakes.GeminiOptions{Name: "gemini", APIKey: "AIza-upstream", ContextWindow: window,
-				Models: []string{"gemini-2.5-flash"}})
+				Models: []string{"gemini-2.5-flash"}, ImplicitCacheMinTokens: 1024})
 			return f, `{name: gemini, type: gemini, base_url: "` + f.BaseURL() + `", api_key: AIza-upstream}`
 		},
 		native: geminiNative,

@@ -46,6 +46,9 @@ var scenarios = []scenario{
 	{name: "upstream 500", run: upstreamFailure(http.StatusInternalServerError)},
 	{name: "upstream 503", run: upstreamFailure(http.StatusServiceUnavailable)},
 	{name: "prompt too long", contextWindow: 16, run: promptTooLong},
+	{name: "reasoning effort", run: reasoningEffort},
+	{name: "thinking tool loop", run: thinkingToolLoop},
+	{name: "prompt caching", run: promptCaching},
 }
 
 // TestConformance runs every scenario against every backend, each pair on its own

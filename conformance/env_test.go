@@ -22,6 +22,7 @@ import (
 
 	"github.com/switchyard/switchyard/config"
 	"github.com/switchyard/switchyard/providers/fakes"
+	"github.com/switchyard/switchyard/providers/registry"
 	"github.com/switchyard/switchyard/proxy"
 )
 
@@ -72,6 +73,13 @@ func start(t *testing.T, b *backend, scenario string, contextWindow int) *env {
 	dir := t.TempDir()
 	yaml := strings.NewReplacer("{{PROVIDER}}", entry, "{{ALIAS}}", b.name, "{{NAME}}", b.name,
 		"{{MODEL}}", b.model, "{{STATE}}", filepath.Join(dir, "state.db")).Replace(configTemplate)
+	root := serve(t, load(t, dir, yaml), registry.Options{})
+	return &env{t: t, b: b, cloud: c, base: root + "/v1", scenario: scenario}
+}
+
+// load writes yaml as dir's configuration file and loads it.
+func load(t *testing.T, dir, yaml string) *config.Config {
+	t.Helper()
 	path := filepath.Join(dir, "switchyard.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -80,7 +88,14 @@ func start(t *testing.T, b *backend, scenario string, contextWindow int) *env {
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)
 	}
-	srv, err := proxy.New(proxy.Options{Config: cfg, Logger: zap.NewNop(), Version: "conformance"})
+	return cfg
+}
+
+// serve runs a proxy with cfg until the test ends and returns its API root,
+// http://127.0.0.1:PORT.
+func serve(t *testing.T, cfg *config.Config, reg registry.Options) string {
+	t.Helper()
+	srv, err := proxy.New(proxy.Options{Config: cfg, Logger: zap.NewNop(), Version: "conformance", Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +124,7 @@ func start(t *testing.T, b *backend, scenario string, contextWindow int) *env {
 			}
 		})
 	})
-	return &env{t: t, b: b, cloud: c, base: "http://" + api.Addr().String() + "/v1", scenario: scenario}
+	return "http://" + api.Addr().String()
 }
 
 // client is the official SDK pointed at the proxy, as a user configures it; SDK
@@ -196,18 +211,22 @@ type tee struct {
 
 func (tr *tee) option() option.RequestOption {
 	return option.WithMiddleware(func(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
-		resp, err := next(req)
-		if err == nil {
-			tr.mu.Lock()
-			tr.header = resp.Header
-			tr.mu.Unlock()
-			resp.Body = struct {
-				io.Reader
-				io.Closer
-			}{io.TeeReader(resp.Body, tr), resp.Body}
-		}
-		return resp, err
+		return tr.record(next(req))
 	})
+}
+
+// record keeps the response's headers and copies its body as it is read.
+func (tr *tee) record(resp *http.Response, err error) (*http.Response, error) {
+	if err == nil {
+		tr.mu.Lock()
+		tr.header = resp.Header
+		tr.mu.Unlock()
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(resp.Body, tr), resp.Body}
+	}
+	return resp, err
 }
 
 func (tr *tee) Write(p []byte) (int, error) {

@@ -119,16 +119,8 @@ func bedrockNative(t *testing.T, r fakes.Recorded) nativeRequest {
 		} `json:"messages"`
 	}
 	decode(t, r, &req)
-	rest, ok := strings.CutPrefix(r.Path, "/model/")
-	if !ok {
-		t.Fatalf("not a Bedrock model path: %s", r.Path)
-	}
-	i := strings.LastIndexByte(rest, '/')
-	model, err := url.PathUnescape(rest[:i])
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := nativeRequest{Model: model, Stream: rest[i+1:] == "converse-stream"}
+	model, op := bedrockPath(t, r)
+	n := nativeRequest{Model: model, Stream: op == "converse-stream"}
 	var system []string
 	for _, s := range req.System {
 		system = append(system, s.Text)
@@ -143,6 +135,21 @@ func bedrockNative(t *testing.T, r fakes.Recorded) nativeRequest {
 		}
 	}
 	return n
+}
+
+// bedrockPath reads a Bedrock Runtime path, /model/{modelId}/{operation}.
+func bedrockPath(t *testing.T, r fakes.Recorded) (model, op string) {
+	t.Helper()
+	rest, ok := strings.CutPrefix(r.Path, "/model/")
+	i := strings.LastIndexByte(rest, '/')
+	if !ok || i < 0 {
+		t.Fatalf("not a Bedrock model path: %s", r.Path)
+	}
+	model, err := url.PathUnescape(rest[:i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model, rest[i+1:]
 }
 
 // anthropicNative reads the Messages API: a top-level system prompt (a string or

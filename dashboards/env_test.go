@@ -2,10 +2,12 @@ package dashboards_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -108,11 +110,18 @@ func startFleet(t *testing.T) *fleet {
 	f.azure.SetChunkDelay(2 * time.Millisecond)
 	f.anthropic.SetChunkDelay(2 * time.Millisecond)
 
-	cfg, err := config.Parse([]byte(strings.NewReplacer(repl...).Replace(fleetConfig)), os.LookupEnv)
+	// Each run starts from an empty store of its own, not from what an earlier run spent.
+	yaml := strings.NewReplacer(repl...).Replace(fleetConfig) +
+		fmt.Sprintf("state: {path: %q}\n", filepath.Join(t.TempDir(), "state.db"))
+	cfg, err := config.Parse([]byte(yaml), os.LookupEnv)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	srv, err := proxy.New(proxy.Options{Config: cfg, Version: "dashboards-test"})
+	// Budget periods and rate-limit windows run on a stopped clock: the ads key stays
+	// over its daily budget and the batch key over its rpm for the whole test, even
+	// across midnight or the turn of a minute.
+	noon := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	srv, err := proxy.New(proxy.Options{Config: cfg, Version: "dashboards-test", Clock: func() time.Time { return noon }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func requireTools(t *testing.T) (prometheusBin, promtoolBin string) {
 	return prometheusBin, promtoolBin
 }
 
-// promServer is a real Prometheus scraping the proxy's /metrics every second and
+// promServer is a real Prometheus scraping the proxy's /metrics every 5 seconds and
 // evaluating deploy/prometheus/alerts.yaml every second.
 type promServer struct {
 	url string
@@ -75,8 +75,12 @@ func startPrometheus(t *testing.T, bin, scrapeTarget string) *promServer {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	// A scrape that times out marks every series of the proxy stale, and the
+	// dashboards' queries would find nothing: the timeout is far above what a scrape
+	// of a -race binary on a loaded machine takes (it cannot exceed the interval).
 	cfg := fmt.Sprintf(`global:
-  scrape_interval: 1s
+  scrape_interval: 5s
+  scrape_timeout: 5s
   evaluation_interval: 1s
 rule_files:
   - %q
@@ -122,7 +126,8 @@ func runPrometheus(t *testing.T, bin, cfgPath, data string) (*promServer, string
 		}
 	})
 	p := &promServer{url: "http://" + addr}
-	deadline := time.Now().Add(15 * time.Second)
+	// The watchdog tells a Prometheus that never starts from a slow machine.
+	deadline := time.Now().Add(time.Minute)
 	for {
 		resp, err := http.Get(p.url + "/-/ready")
 		if err == nil {
@@ -137,7 +142,7 @@ func runPrometheus(t *testing.T, bin, cfgPath, data string) (*promServer, string
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return nil, log.String(), errors.New("prometheus not ready after 15s")
+			return nil, log.String(), errors.New("prometheus not ready after a minute")
 		}
 	}
 }
@@ -215,27 +220,57 @@ func (p *promServer) query(expr string) ([]sample, error) {
 }
 
 // waitScrapedAfter waits until Prometheus holds a scrape of the proxy taken after at,
-// and has evaluated its rules on it.
+// and has evaluated its rules since. A scrape is committed at once, so once a query
+// sees it, an evaluation that starts later sees it too. The watchdog tells a
+// Prometheus that stopped scraping from a slow machine.
 func (p *promServer) waitScrapedAfter(t *testing.T, at time.Time) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		s, err := p.query(`timestamp(switchyard_build_info)`)
-		if err == nil && len(s) == 1 {
-			ts, _ := strconv.ParseFloat(fmt.Sprint(s[0].Value[1]), 64)
-			if ts > float64(at.Add(2*time.Second).UnixMilli())/1000 {
-				time.Sleep(1500 * time.Millisecond) // one more rule evaluation
-				return
-			}
+	var seen time.Time // when a query first returned a scrape taken after at
+	for watchdog := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(watchdog) {
+			t.Fatalf("prometheus did not scrape the proxy, then evaluate its rules, after the load (scrape seen at %v)", seen)
 		}
-		time.Sleep(200 * time.Millisecond)
+		if seen.IsZero() {
+			s, err := p.query(`timestamp(switchyard_build_info)`)
+			if err == nil && len(s) == 1 {
+				ts, _ := strconv.ParseFloat(fmt.Sprint(s[0].Value[1]), 64)
+				if at := at.Add(2 * time.Second); ts > float64(at.UnixMilli())/1000 {
+					seen = time.Now()
+				}
+			}
+			continue
+		}
+		if p.evaluatedAfter(seen) {
+			return
+		}
 	}
-	t.Fatal("prometheus did not scrape the proxy after the load")
+}
+
+// evaluatedAfter reports whether every rule group was last evaluated after at.
+func (p *promServer) evaluatedAfter(at time.Time) bool {
+	data, err := p.get("/api/v1/rules", nil)
+	if err != nil {
+		return false
+	}
+	var d struct {
+		Groups []struct {
+			LastEvaluation time.Time `json:"lastEvaluation"`
+		} `json:"groups"`
+	}
+	if json.Unmarshal(data, &d) != nil || len(d.Groups) == 0 {
+		return false
+	}
+	for _, g := range d.Groups {
+		if !g.LastEvaluation.After(at) {
+			return false
+		}
+	}
+	return true
 }
 
 // Grafana variables as the live test fills them: template variables take their All
-// value; $__rate_interval is what Grafana computes for 1s scrapes and a short
-// dashboard range, rounded up so that a window always holds several scrapes.
+// value; $__rate_interval is what Grafana computes for 5s scrapes and a short
+// dashboard range (20s), rounded up so that a window always holds several scrapes.
 var builtinValues = map[string]string{
 	"__rate_interval": "30s",
 	"__interval":      "15s",
@@ -380,7 +415,9 @@ func checkRulesLoaded(t *testing.T, prom *promServer, alerts []alertRule) {
 // alias.
 func waitAlertPending(t *testing.T, prom *promServer, name, alias string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Prometheus evaluates the rule every second; the watchdog tells an alert that
+	// never comes from a slow machine.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var last json.RawMessage
 	for ctx.Err() == nil {

@@ -131,7 +131,7 @@ func metricSchema(t *testing.T) map[string]map[string]bool {
 func TestMetricSchemaReadsTelemetry(t *testing.T) {
 	schema := metricSchema(t)
 	want := map[string][]string{
-		"switchyard_requests_total":                  {"alias", "team", "provider", "status_class"},
+		"switchyard_requests_total":                  {"alias", "team", "provider", "status_class", "api"},
 		"switchyard_request_duration_seconds_bucket": {"alias", "stream", "le"},
 		"switchyard_breaker_state":                   {"provider", "target"},
 		"process_resident_memory_bytes":              nil,

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
 
 	"github.com/switchyard/switchyard/config"
 )
@@ -83,6 +85,9 @@ func checkOverlay(tr tree, spec overlaySpec, objs []any) []error {
 		found++
 		where += ": container " + c.Name
 		cfg, more := checkSwitchyard(pod, c, configMaps, secrets)
+		if cfg != nil {
+			more = append(more, checkAdminPort(d, c, cfg, objs)...)
+		}
 		switch {
 		case cfg == nil: // no configuration to check the rest against
 		case spec.sidecar:
@@ -203,6 +208,8 @@ func checkSwitchyard(pod *corev1.PodSpec, c *corev1.Container, configMaps map[st
 	if err != nil {
 		return nil, append(errs, fmt.Errorf("ConfigMap %s, %s does not validate with the container's environment:\n%w", cm.Name, path.Base(file), err))
 	}
+
+	errs = append(errs, checkAdminToken(data, c, secrets, cfg)...)
 
 	// Stopping: the kubelet must not kill Switchyard before it has drained.
 	need := cfg.DrainDelay + cfg.ShutdownGrace
@@ -630,4 +637,120 @@ func checkRedisTemplate(secrets *corev1.Secret, objs []any) error {
 		}
 	}
 	return nil
+}
+
+// checkAdminToken: /admin/ needs a token, and the token comes from the Secret through
+// the environment (admin_token: ${VAR}), never written in the ConfigMap or the
+// manifest.
+func checkAdminToken(data string, c *corev1.Container, secrets *corev1.Secret, cfg *config.Config) []error {
+	if cfg.AdminToken == "" {
+		return []error{errors.New("admin_token is not set: /admin/ (reload, targets) would answer whoever reaches the admin port")}
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal([]byte(data), &raw); err != nil {
+		return []error{err}
+	}
+	written, _ := raw["admin_token"].(string)
+	m := envReference.FindStringSubmatch(written)
+	if m == nil || !fromSecret(c, secrets, m[1]) {
+		return []error{fmt.Errorf("admin_token %q: admin_token must come from the Secret %s as ${VAR}, never be written in the ConfigMap or the manifest",
+			written, secrets.Name)}
+	}
+	return nil
+}
+
+// envReference is a whole value that is one environment variable, without a default.
+var envReference = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+
+// fromSecret reports whether the container's variable name comes from the Secret
+// (its template), with no literal env entry overriding it.
+func fromSecret(c *corev1.Container, secrets *corev1.Secret, name string) bool {
+	found := false
+	for _, from := range c.EnvFrom {
+		if k, ok := strings.CutPrefix(name, from.Prefix); ok && from.SecretRef != nil && from.SecretRef.Name == secrets.Name {
+			_, found = secrets.StringData[k]
+		}
+	}
+	for _, e := range c.Env { // env entries override envFrom
+		if e.Name == name {
+			ref := e.ValueFrom
+			found = ref != nil && ref.SecretKeyRef != nil && ref.SecretKeyRef.Name == secrets.Name
+		}
+	}
+	return found
+}
+
+// checkAdminPort: a NetworkPolicy isolates the pods for ingress, and every rule that
+// admits the admin port admits chosen pods only (Prometheus's). The kubelet's probes
+// come from the pod's node, which no policy blocks, so they need no rule.
+func checkAdminPort(d *appsv1.Deployment, c *corev1.Container, cfg *config.Config, objs []any) []error {
+	_, port, _ := net.SplitHostPort(cfg.AdminListen)
+	num, _ := strconv.Atoi(port)
+	name := portName(c, cfg.AdminListen)
+	var errs []error
+	isolated := false
+	for _, obj := range objs {
+		np, ok := obj.(*networkingv1.NetworkPolicy)
+		if !ok || !selects(&np.Spec.PodSelector, d.Spec.Template.Labels) {
+			continue
+		}
+		// Without policyTypes a policy always isolates for ingress.
+		if len(np.Spec.PolicyTypes) > 0 && !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
+			continue
+		}
+		isolated = true
+		for i, rule := range np.Spec.Ingress {
+			if admitsPort(rule.Ports, name, num) && !onlyChosenPods(rule.From) {
+				errs = append(errs, fmt.Errorf("NetworkPolicy %s: ingress[%d] admits the admin port %d from more than chosen pods "+
+					"(want from: peers with a podSelector, such as Prometheus's)", np.Name, i, num))
+			}
+		}
+	}
+	if !isolated {
+		errs = append(errs, fmt.Errorf("no NetworkPolicy isolates these pods for ingress: the admin port %d is open to every pod of the cluster", num))
+	}
+	return errs
+}
+
+// admitsPort reports whether a rule's ports include the TCP port num (named name).
+func admitsPort(ports []networkingv1.NetworkPolicyPort, name string, num int) bool {
+	if len(ports) == 0 {
+		return true // every port
+	}
+	for _, p := range ports {
+		if p.Protocol != nil && *p.Protocol != corev1.ProtocolTCP {
+			continue
+		}
+		switch {
+		case p.Port == nil:
+			return true // every port of the protocol
+		case p.Port.Type == intstr.String:
+			if p.Port.StrVal == name {
+				return true
+			}
+		default:
+			lo, hi := int(p.Port.IntVal), int(p.Port.IntVal)
+			if p.EndPort != nil {
+				hi = int(*p.EndPort)
+			}
+			if lo <= num && num <= hi {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// onlyChosenPods reports whether every peer names pods by label: no empty from (every
+// source), no IP block, no whole namespace.
+func onlyChosenPods(from []networkingv1.NetworkPolicyPeer) bool {
+	if len(from) == 0 {
+		return false
+	}
+	for _, p := range from {
+		if p.IPBlock != nil || p.PodSelector == nil || (len(p.PodSelector.MatchLabels) == 0 && len(p.PodSelector.MatchExpressions) == 0) {
+			return false
+		}
+	}
+	return true
 }

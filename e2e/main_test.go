@@ -88,7 +88,9 @@ func start(t *testing.T, yaml string) *proc {
 	}
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() { p.stop() })
-	deadline := time.Now().Add(20 * time.Second)
+	// The watchdog tells a process that never gets ready from a slow start (a -race
+	// binary on a loaded machine).
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		if p.admin == "" {
 			p.readAddresses()
@@ -107,6 +109,17 @@ func start(t *testing.T, yaml string) *proc {
 	}
 	t.Fatalf("switchyard not ready:\n%s", p.logs)
 	return nil
+}
+
+// eventually waits until cond holds. The watchdog tells what never happens from a
+// slow machine: it is a minute, far beyond any step of these tests, and times nothing.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for watchdog := time.Now().Add(time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(watchdog) {
+			t.Fatalf("%s: not after a minute", what)
+		}
+	}
 }
 
 // readAddresses fills base and admin from the "serving" log line, once written.

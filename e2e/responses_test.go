@@ -77,7 +77,8 @@ func TestConversationAcrossReplicas(t *testing.T) {
 	redis := testservers.StartRedis(t)
 	cloud := fakes.NewOpenAI(fakes.OpenAIOptions{Name: "cloud"})
 	defer cloud.Close()
-	yaml := responsesYAML(cloud, fmt.Sprintf(`{driver: redis, url: "redis://%s/0"}`, redis.Addr))
+	// A timeout far above what a loaded machine takes (the default is 250ms).
+	yaml := responsesYAML(cloud, fmt.Sprintf(`{driver: redis, url: "redis://%s/0", timeout: 10s}`, redis.Addr))
 	a, b := start(t, yaml), start(t, yaml)
 	r1 := turn(t, a, "", "the code is 7421")
 	r2 := turn(t, b, r1.ID, "what is the code?")

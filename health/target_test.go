@@ -29,7 +29,9 @@ func outcome(t *testing.T, tg *Target, failure, ignore bool) {
 func TestBreakerTripsOnConsecutiveFailures(t *testing.T) {
 	rec := &recorder{}
 	p := NewPool(rec)
-	tg := p.Target("openai/gpt-4o", BreakerSettings{ConsecutiveFailures: 3, OpenTimeout: 50 * time.Millisecond})
+	// gobreaker reads the real clock: open_timeout is far longer than the few calls
+	// that check the open state, and the test waits for it to pass.
+	tg := p.Target("openai/gpt-4o", BreakerSettings{ConsecutiveFailures: 3, OpenTimeout: time.Second})
 	outcome(t, tg, true, false)
 	outcome(t, tg, true, false)
 	outcome(t, tg, false, false) // a success resets the run
@@ -45,7 +47,7 @@ func TestBreakerTripsOnConsecutiveFailures(t *testing.T) {
 	if _, err := tg.Allow(); err != ErrOpen {
 		t.Fatalf("open breaker admitted an attempt: %v", err)
 	}
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(time.Second)
 	if tg.State() != HalfOpen || !tg.Available() {
 		t.Fatalf("state %s after open_timeout", tg.State())
 	}

@@ -16,11 +16,12 @@ const nanosPerUSD = 1e9
 
 // Budgets enforces spending limits per key, per team and globally. A request
 // reserves its maximum cost at admission and settles to its actual cost at the end,
-// so concurrent requests can overspend by no more than what is in flight.
+// so concurrent requests can overspend by no more than what is in flight. Key and
+// team budgets come with each request (from the file or the keys issued at run
+// time); the global one from the configuration.
 type Budgets struct {
 	store  state.Store
 	global *config.Budget
-	teams  map[string]*config.Budget
 	// hold is how long an unsettled reservation lives (a crashed replica's holds
 	// lapse after it).
 	hold time.Duration
@@ -30,16 +31,14 @@ type Budgets struct {
 	soft map[string]bool // "scope/name/period" already warned about
 }
 
-// NewBudgets enforces the budgets of cfg in store.
-func NewBudgets(store state.Store, cfg *config.Config) *Budgets {
-	b := &Budgets{store: store, global: cfg.Budget, teams: map[string]*config.Budget{},
-		hold: cfg.Resilience.Timeouts.Total + time.Minute, now: time.Now, soft: map[string]bool{}}
-	for _, t := range cfg.Teams {
-		if t.Budget != nil {
-			b.teams[t.Name] = t.Budget
-		}
+// NewBudgets enforces the budgets of cfg in store. now is the clock of periods (nil
+// is time.Now): tests set it, so that none depends on the date it runs.
+func NewBudgets(store state.Store, cfg *config.Config, now func() time.Time) *Budgets {
+	if now == nil {
+		now = time.Now
 	}
-	return b
+	return &Budgets{store: store, global: cfg.Budget,
+		hold: cfg.Resilience.Timeouts.Total + time.Minute, now: now, soft: map[string]bool{}}
 }
 
 // Scope is one budget that applies to a request.
@@ -55,14 +54,14 @@ func (s Scope) storeKey() string {
 }
 
 // Scopes lists the budgets of a key (its own, its team's, the global one) in force now.
-func (b *Budgets) Scopes(key, team string, keyBudget *config.Budget) []Scope {
+func (b *Budgets) Scopes(key, team string, keyBudget, teamBudget *config.Budget) []Scope {
 	now := b.now()
 	var out []Scope
 	if keyBudget != nil {
 		out = append(out, Scope{"key", key, keyBudget, PeriodOf(keyBudget.Period, now)})
 	}
-	if tb := b.teams[team]; tb != nil && team != "" {
-		out = append(out, Scope{"team", team, tb, PeriodOf(tb.Period, now)})
+	if teamBudget != nil && team != "" {
+		out = append(out, Scope{"team", team, teamBudget, PeriodOf(teamBudget.Period, now)})
 	}
 	if b.global != nil {
 		out = append(out, Scope{"global", "global", b.global, PeriodOf(b.global.Period, now)})
@@ -165,9 +164,9 @@ func (b *Budgets) markSoft(s Scope) bool {
 }
 
 // Used is the largest spent share (0..1) among the key's budgets, for rules.
-func (b *Budgets) Used(ctx context.Context, key, team string, keyBudget *config.Budget) (float64, error) {
+func (b *Budgets) Used(ctx context.Context, key, team string, keyBudget, teamBudget *config.Budget) (float64, error) {
 	used := 0.0
-	for _, s := range b.Scopes(key, team, keyBudget) {
+	for _, s := range b.Scopes(key, team, keyBudget, teamBudget) {
 		spent, _, err := b.store.Usage(ctx, s.storeKey())
 		if err != nil {
 			return used, err
@@ -181,6 +180,18 @@ func (b *Budgets) Used(ctx context.Context, key, team string, keyBudget *config.
 func (b *Budgets) Spent(ctx context.Context, s Scope) (float64, error) {
 	spent, _, err := b.store.Usage(ctx, s.storeKey())
 	return fromNanos(spent), err
+}
+
+// Usage is the amount spent and held by requests in flight (USD) in a budget's
+// current period.
+func (b *Budgets) Usage(ctx context.Context, s Scope) (spent, reserved float64, err error) {
+	sp, rs, err := b.store.Usage(ctx, s.storeKey())
+	return fromNanos(sp), fromNanos(rs), err
+}
+
+// Scope is one budget of kind (key or team) and name in the period in force now.
+func (b *Budgets) Scope(kind, name string, budget *config.Budget) Scope {
+	return Scope{kind, name, budget, PeriodOf(budget.Period, b.now())}
 }
 
 func toNanos(usd float64) int64 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,17 +33,23 @@ func TestPeriods(t *testing.T) {
 }
 
 func TestBudgetReserveSettle(t *testing.T) {
-	store, err := state.Open(config.State{Driver: "embedded", Path: filepath.Join(t.TempDir(), "s.db")}, nil)
+	// The clock is fixed: periods and their ends never depend on the day the test runs.
+	var now atomic.Int64 // the store's sweeper reads it too
+	now.Store(time.Date(2026, 11, 25, 18, 30, 0, 0, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()).UTC() }
+	store, err := state.Open(config.State{Driver: "embedded", Path: filepath.Join(t.TempDir(), "s.db")}, nil,
+		state.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	cfg := &config.Config{Budget: &config.Budget{USD: 1, Period: "total", Soft: 0.5},
-		Teams: []config.Team{{Name: "search", Budget: &config.Budget{USD: 0.5, Period: "daily", Soft: 0.8}}}}
+	cfg := &config.Config{Budget: &config.Budget{USD: 1, Period: "total", Soft: 0.5}}
+	team := &config.Budget{USD: 0.5, Period: "daily", Soft: 0.8}
 	cfg.Resilience.Timeouts.Total = time.Minute
-	bg := NewBudgets(store, cfg)
+	bg := NewBudgets(store, cfg, clock)
 	ctx := context.Background()
-	scopes := bg.Scopes("app", "search", &config.Budget{USD: 0.3, Period: "monthly", Soft: 0.9})
+	keyBudget := &config.Budget{USD: 0.3, Period: "monthly", Soft: 0.9}
+	scopes := bg.Scopes("app", "search", keyBudget, team)
 	if len(scopes) != 3 {
 		t.Fatalf("scopes %+v", scopes)
 	}
@@ -52,18 +59,33 @@ func TestBudgetReserveSettle(t *testing.T) {
 	}
 	// The key's $0.30 budget has $0.20 in flight: another $0.20 does not fit.
 	_, ex, err = bg.Reserve(ctx, "r2", scopes, 0.2)
-	if err != nil || ex == nil || ex.Kind != "key" || !strings.Contains(ex.Message(), "resets at 2026-") {
+	if err != nil || ex == nil || ex.Kind != "key" || !strings.Contains(ex.Message(), "it resets at 2026-12-01T00:00:00Z") {
 		t.Fatalf("second reservation: %v %+v", err, ex)
 	}
 	res, err := bg.Settle(ctx, h, 0.05)
 	if err != nil || len(res) != 3 || res[0].Spent != 0.05 {
 		t.Fatalf("settle: %v %+v", err, res)
 	}
-	if used, _ := bg.Used(ctx, "app", "search", scopes[0].Budget); used < 0.16 || used > 0.17 {
+	if used, _ := bg.Used(ctx, "app", "search", keyBudget, team); used < 0.16 || used > 0.17 {
 		t.Errorf("used share %v, want 0.05/0.30", used)
 	}
 	// The team budget was only held during the refused attempt: nothing leaked.
 	if spent, _ := bg.Spent(ctx, scopes[1]); spent != 0.05 {
 		t.Errorf("team spent %v", spent)
+	}
+
+	// In December the monthly and daily budgets start again; the total one does not.
+	now.Store(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	next := bg.Scopes("app", "search", keyBudget, team)
+	for i, want := range []struct {
+		period string
+		spent  float64
+	}{{"2026-12", 0}, {"2026-12-01", 0}, {"total", 0.05}} {
+		if spent, _ := bg.Spent(ctx, next[i]); next[i].Period.ID != want.period || spent != want.spent {
+			t.Errorf("%s budget in period %s: spent %v, want %s and %v", next[i].Kind, next[i].Period.ID, spent, want.period, want.spent)
+		}
+	}
+	if _, ex, err := bg.Reserve(ctx, "r3", next, 0.25); err != nil || ex != nil {
+		t.Fatalf("a new month's reservation: %v %+v", err, ex)
 	}
 }

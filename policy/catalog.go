@@ -26,7 +26,10 @@ type Price struct {
 	// CachedInput is the rate of prompt tokens read from the provider's prompt
 	// cache; 0 means the provider publishes none and cached tokens cost Input.
 	CachedInput float64
-	Output      float64
+	// CacheWrite is the rate of prompt tokens written to the provider's prompt
+	// cache; 0 means they cost Input (OpenAI, Azure and Gemini write for free).
+	CacheWrite float64
+	Output     float64
 	// ContextWindow and MaxOutput are in tokens; 0 when unknown.
 	ContextWindow int
 	MaxOutput     int
@@ -46,23 +49,47 @@ type LongContext struct {
 	Input, CachedInput, Output float64
 }
 
-// Cost is the USD cost of one request. PromptTokens includes the cached tokens
-// (OpenAI semantics, which every provider's usage is translated to), so the prompt
-// splits into uncached tokens at Input and cached tokens at CachedInput.
+// Cost is the USD cost of one request. PromptTokens includes the cached tokens and
+// the cache writes (OpenAI semantics, which every provider's usage is translated
+// to), so the prompt splits into uncached tokens at Input, cached tokens at
+// CachedInput and cache writes at CacheWrite. Completion tokens, reasoning tokens
+// included, cost Output.
 //
-// Not modelled: Anthropic's cache writes cost 1.25× input (counted at 1×), and
-// Gemini audio input costs more than text.
+// Not modelled: Anthropic's one-hour cache writes cost 2× input (counted at the
+// five-minute rate, 1.25×), and Gemini audio input costs more than text.
 func (p Price) Cost(u providers.Usage) float64 {
-	in, cached, out := p.Input, p.CachedInput, p.Output
+	in, cached, out, write := p.Input, p.CachedInput, p.Output, p.CacheWrite
 	prompt := max(u.PromptTokens, 0)
 	if p.Long.Threshold > 0 && prompt > p.Long.Threshold {
+		// Long-context rates scale writes as they scale input.
+		if write > 0 && in > 0 {
+			write *= p.Long.Input / in
+		}
 		in, cached, out = p.Long.Input, p.Long.CachedInput, p.Long.Output
 	}
 	if cached == 0 {
 		cached = in
 	}
+	if write == 0 {
+		write = in
+	}
 	hits := min(max(u.CachedTokens(), 0), prompt)
-	return (float64(prompt-hits)*in + float64(hits)*cached + float64(max(u.CompletionTokens, 0))*out) / 1e6
+	writes := min(max(u.CacheWriteTokens(), 0), prompt-hits)
+	return (float64(prompt-hits-writes)*in + float64(hits)*cached + float64(writes)*write +
+		float64(max(u.CompletionTokens, 0))*out) / 1e6
+}
+
+// CacheSavings is what the provider's own prompt cache saved on usage: the cached
+// tokens at Input less what they cost at CachedInput (0 without a cached rate).
+func (p Price) CacheSavings(u providers.Usage) float64 {
+	in, cached := p.Input, p.CachedInput
+	if p.Long.Threshold > 0 && u.PromptTokens > p.Long.Threshold {
+		in, cached = p.Long.Input, p.Long.CachedInput
+	}
+	if cached == 0 || cached >= in {
+		return 0
+	}
+	return float64(max(u.CachedTokens(), 0)) * (in - cached) / 1e6
 }
 
 // Catalog answers what a (provider, model) pair costs: pricing: overrides from the
@@ -94,6 +121,7 @@ type catalogRow struct {
 	Aliases       []string `json:"aliases"`
 	Input         float64  `json:"input"`
 	CachedInput   float64  `json:"cached_input"`
+	CacheWrite    float64  `json:"cache_write"`
 	Output        float64  `json:"output"`
 	ContextWindow int      `json:"context_window"`
 	MaxOutput     int      `json:"max_output"`
@@ -136,10 +164,10 @@ func parseCatalog(data []byte) (*Catalog, error) {
 			return nil, bad("date and source are required")
 		case r.ContextWindow <= 0 || r.MaxOutput < 0:
 			return nil, bad("context_window must be positive, max_output not negative")
-		case !(r.Input >= 0 && r.CachedInput >= 0 && r.Output >= 0):
+		case !(r.Input >= 0 && r.CachedInput >= 0 && r.CacheWrite >= 0 && r.Output >= 0):
 			return nil, bad("rates must not be negative")
 		}
-		p := Price{Input: r.Input, CachedInput: r.CachedInput, Output: r.Output,
+		p := Price{Input: r.Input, CachedInput: r.CachedInput, CacheWrite: r.CacheWrite, Output: r.Output,
 			ContextWindow: r.ContextWindow, MaxOutput: r.MaxOutput, Date: r.Date, Source: r.Source}
 		if r.Long != nil {
 			if r.Long.Threshold <= 0 || !(r.Long.Input >= 0 && r.Long.CachedInput >= 0 && r.Long.Output >= 0) {
@@ -170,7 +198,7 @@ func (c *Catalog) WithOverrides(rows []config.Price) *Catalog {
 		out.overrides[k] = p
 	}
 	for _, r := range rows {
-		out.overrides[priceKey{r.Provider, r.Model}] = Price{Input: r.Input, CachedInput: r.CachedInput,
+		out.overrides[priceKey{r.Provider, r.Model}] = Price{Input: r.Input, CachedInput: r.CachedInput, CacheWrite: r.CacheWrite,
 			Output: r.Output, ContextWindow: r.ContextWindow, MaxOutput: r.MaxOutput, Source: "config"}
 	}
 	return out

@@ -75,6 +75,19 @@ func (p *Plan) Eligible() bool {
 	return false
 }
 
+// KeepAliases drops the fallback aliases allowed refuses, so that a key's
+// allow-list binds every alias a request may be served by, not only the one it
+// named (which the caller has checked).
+func (p *Plan) KeepAliases(allowed func(alias string) bool) {
+	kept := p.chain[:1]
+	for _, a := range p.chain[1:] {
+		if allowed(a.Name) {
+			kept = append(kept, a)
+		}
+	}
+	p.chain = kept
+}
+
 // PreferFit makes the plan prefer targets whose context window holds the estimated
 // prompt (long Responses API conversations).
 func (p *Plan) PreferFit() { p.preferFit = true }

@@ -52,6 +52,9 @@ type Alias struct {
 	SLO time.Duration
 	// Cache is the alias's response-cache setting.
 	Cache config.ModelCache
+	// HideReasoning: the alias opted out of reasoning_content
+	// (models[].reasoning_content: false); it reaches providers in Call.
+	HideReasoning bool
 }
 
 // Router holds the aliases of one configuration.
@@ -81,7 +84,8 @@ func NewRouter(cfg *config.Config, provs map[string]providers.Provider, pool *he
 			return nil, fmt.Errorf("model %q: %w", m.Name, err)
 		}
 		a := &Alias{Name: m.Name, Strategy: strategy, StrategyName: m.Strategy, Fallbacks: m.Fallbacks,
-			HedgeAfter: m.HedgeAfter, OnContentFilter: m.OnContentFilter, SLO: m.SLO, Cache: m.Cache}
+			HedgeAfter: m.HedgeAfter, OnContentFilter: m.OnContentFilter, SLO: m.SLO, Cache: m.Cache,
+			HideReasoning: m.ReasoningContent != nil && !*m.ReasoningContent}
 		byPriority := map[int][]*Target{}
 		for _, t := range m.Targets {
 			pc := cfg.Provider(t.Provider)

@@ -23,6 +23,7 @@ import (
 type Rules struct {
 	rules      []config.Policy
 	usesBudget bool
+	usesImages bool
 }
 
 // NewRules compiles the policies of a configuration (already validated).
@@ -32,12 +33,19 @@ func NewRules(policies []config.Policy) *Rules {
 		if p.Match.BudgetUsed.GT != nil || p.Match.BudgetUsed.LT != nil {
 			r.usesBudget = true
 		}
+		if p.Match.Images != nil {
+			r.usesImages = true
+		}
 	}
 	return r
 }
 
 // UsesBudget reports whether a rule matches on budget use, which costs a state read.
 func (r *Rules) UsesBudget() bool { return r.usesBudget }
+
+// UsesImages reports whether a rule matches on images: a dialect that must
+// search a body for them need not otherwise.
+func (r *Rules) UsesImages() bool { return r.usesImages }
 
 // Input is what rules match on.
 type Input struct {
@@ -215,17 +223,4 @@ func rangeString(r config.Range) string {
 		parts = append(parts, fmt.Sprintf("< %g", *r.LT))
 	}
 	return strings.Join(parts, " and ")
-}
-
-// ParseTags splits a comma-separated tag list, trimming and dropping empties.
-func ParseTags(lists ...string) []string {
-	var out []string
-	for _, l := range lists {
-		for _, t := range strings.Split(l, ",") {
-			if t = strings.TrimSpace(t); t != "" && !slices.Contains(out, t) {
-				out = append(out, t)
-			}
-		}
-	}
-	return out
 }

@@ -38,8 +38,11 @@ func TestRulesSemantics(t *testing.T) {
 	if d.Alias != "claude" || d.Strategy != "weighted" || d.Regions != nil || d.Trace[1].Why != `alias "claude" not in [gpt-4o*]` {
 		t.Errorf("no match: %+v", d)
 	}
-	if !rules.UsesBudget() {
-		t.Error("budget_used rule not noticed")
+	if !rules.UsesBudget() || !rules.UsesImages() {
+		t.Error("budget_used or images rule not noticed")
+	}
+	if other := NewRules([]config.Policy{{Name: "tools", Match: config.Match{Tools: b(true)}}}); other.UsesImages() || other.UsesBudget() {
+		t.Error("a rule on tools taken for one on images or budgets")
 	}
 }
 
@@ -55,11 +58,5 @@ func TestDecisionRestrictsTargets(t *testing.T) {
 		{Name: "and-nowhere", Action: config.Action{Providers: []string{"d"}}}}).Evaluate(Input{Alias: "main"})
 	if p := r.NewPlan(r.Alias("main"), Estimate{}, &d); p.Eligible() {
 		t.Error("disjoint restrictions left targets")
-	}
-}
-
-func TestParseTags(t *testing.T) {
-	if got := strings.Join(ParseTags(" pii, eu ,", "eu,batch"), "|"); got != "pii|eu|batch" {
-		t.Errorf("%q", got)
 	}
 }

@@ -1,35 +1,151 @@
 package providers
 
 import (
-	"bytes"
+	"fmt"
 	"io"
 	"net/http"
+	"sync"
 )
 
-// ReadSized reads r to its end. When the length is announced (a Content-Length
-// within limit) the body lands in one buffer of that size, where io.ReadAll would
-// grow and copy its way up to it. An empty body is returned as empty, not nil.
-func ReadSized(r io.Reader, length, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if length > 0 && length <= limit {
-		buf.Grow(int(length) + bytes.MinRead) // + the read that sees EOF
+// DefaultMaxResponseBytes caps a buffered (non-streamed) chat answer when the
+// configuration names no max_response_bytes: 32 MiB, far above what any model
+// writes in one answer, and small enough that a few concurrent answers cannot
+// exhaust a replica's memory.
+const DefaultMaxResponseBytes = 32 << 20
+
+// embeddingsFactor is how much larger than a chat answer an embeddings answer may
+// be: 2048 inputs of 3072 dimensions written as JSON floats are about 120 MB.
+const embeddingsFactor = 8
+
+// ResponseLimit is a provider's cap on a buffered answer in bytes (the
+// max_response_bytes setting); 0 stands for DefaultMaxResponseBytes.
+type ResponseLimit int64
+
+// Chat is the cap on a chat answer.
+func (l ResponseLimit) Chat() int64 {
+	if l <= 0 {
+		return DefaultMaxResponseBytes
 	}
-	_, err := buf.ReadFrom(r)
-	if buf.Len() == 0 {
-		return []byte{}, err
-	}
-	return buf.Bytes(), err
+	return int64(l)
 }
 
-// ReadResponse reads and closes a buffered upstream response of at most limit bytes.
+// Embeddings is the cap on an embeddings answer, 8 times the chat cap.
+func (l ResponseLimit) Embeddings() int64 { return embeddingsFactor * l.Chat() }
+
+// firstRead is the buffer a body starts in whatever length it announces, and the
+// size of the pooled chunks a larger body arrives in.
+const firstRead = 64 << 10
+
+// chunkPool holds the chunks bodies arrive in: a 400 KB body would otherwise
+// allocate (and clear) 64 and 256 KiB on its way to its own buffer.
+var chunkPool = sync.Pool{New: func() any { return new([firstRead]byte) }}
+
+// ReadSized reads r to its end. Memory follows the bytes that arrive, not the length
+// announced: a body is given a buffer of its announced length once that is at most
+// 64 KiB or four times what arrived; until then its bytes wait in pooled 64 KiB
+// chunks, moved into the buffer once. An honest 400 KB body lands in a buffer of its
+// exact size, 128 KiB of it copied once; a client announcing 8 MB and sending one
+// byte holds one chunk; a body without a length is copied once into a buffer of its
+// size. An empty body is returned as empty, not nil.
+func ReadSized(r io.Reader, length, limit int64) ([]byte, error) {
+	if length <= 0 || length > limit {
+		length = -1
+	}
+	var arrived chunks
+	defer arrived.release()
+	for length < 0 || length > max(firstRead, 4*int64(arrived.n)) {
+		end, err := arrived.fill(r)
+		if err != nil {
+			return nil, err
+		}
+		if end {
+			return arrived.bytes(make([]byte, 0, arrived.n)), nil
+		}
+	}
+	buf := arrived.bytes(make([]byte, 0, length))
+	arrived.release()
+	for {
+		if len(buf) == cap(buf) {
+			// The announced length is in: one small read confirms the end, or
+			// finds a longer body, which append grows for.
+			var probe [1]byte
+			n, err := io.ReadFull(r, probe[:])
+			if n == 0 {
+				if err == io.EOF || err == io.ErrUnexpectedEOF {
+					err = nil
+				}
+				return buf, err
+			}
+			buf = append(buf, probe[0])
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// chunks hold the first bytes of a body, in pooled chunks.
+type chunks struct {
+	list []*[firstRead]byte
+	n    int // bytes held
+}
+
+// fill reads once into the last chunk, taking a new one when it is full; end is
+// set at the end of r.
+func (c *chunks) fill(r io.Reader) (end bool, err error) {
+	used := c.n % firstRead
+	if used == 0 && len(c.list)*firstRead == c.n {
+		c.list = append(c.list, chunkPool.Get().(*[firstRead]byte))
+	}
+	n, err := r.Read(c.list[len(c.list)-1][used:])
+	c.n += n
+	if err == io.EOF {
+		return true, nil
+	}
+	return false, err
+}
+
+// bytes appends the bytes held to buf.
+func (c *chunks) bytes(buf []byte) []byte {
+	for i, ch := range c.list {
+		buf = append(buf, ch[:min(firstRead, c.n-i*firstRead)]...)
+	}
+	return buf
+}
+
+// release returns the chunks to the pool.
+func (c *chunks) release() {
+	for _, ch := range c.list {
+		chunkPool.Put(ch)
+	}
+	c.list = c.list[:0]
+}
+
+// ReadResponse reads and closes a buffered upstream response of at most limit
+// bytes. A larger answer is a ClassLocal failure: its size is what the client's
+// request asked for, so it neither counts against the target nor is retried there.
+// An announced length over the limit is refused without reading the body.
 func ReadResponse(resp *http.Response, limit int64) ([]byte, error) {
 	defer resp.Body.Close()
+	if resp.ContentLength > limit {
+		return nil, tooLarge(resp, limit)
+	}
 	body, err := ReadSized(io.LimitReader(resp.Body, limit+1), resp.ContentLength, limit)
 	if err != nil {
 		return nil, AsError(err)
 	}
 	if int64(len(body)) > limit {
-		return nil, &Error{Class: ClassInternal, Status: resp.StatusCode, Message: "upstream response too large"}
+		return nil, tooLarge(resp, limit)
 	}
 	return body, nil
+}
+
+func tooLarge(resp *http.Response, limit int64) *Error {
+	return &Error{Class: ClassLocal, Status: resp.StatusCode, Code: "response_too_large",
+		Message: fmt.Sprintf("the upstream answer is larger than %d bytes, the limit on a non-streamed answer (max_response_bytes); ask for less (max_tokens, n, fewer inputs) or stream it", limit)}
 }

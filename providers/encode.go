@@ -82,6 +82,46 @@ func (e *StreamEncoder) Text(s string) []byte {
 	return e.end("")
 }
 
+// Reasoning is a reasoning_content delta.
+func (e *StreamEncoder) Reasoning(s string) []byte {
+	e.start()
+	e.buf = append(e.buf, `"reasoning_content":`...)
+	e.buf = AppendJSONString(e.buf, s)
+	return e.end("")
+}
+
+// Thinking is a finished thinking block, whole (text and signature, or a redacted
+// block's data), sent once the block ends so that a client accumulating the
+// message holds blocks it can send back as they came.
+func (e *StreamEncoder) Thinking(b ThinkingBlock) []byte {
+	e.start()
+	e.buf = append(e.buf, `"thinking_blocks":[`...)
+	e.buf = AppendThinkingBlock(e.buf, b)
+	e.buf = append(e.buf, ']')
+	return e.end("")
+}
+
+// AppendThinkingBlock writes one thinking block as the thinking_blocks field
+// holds it: "thinking" always carries its text (which may be empty), as
+// Anthropic requires it back.
+func AppendThinkingBlock(b []byte, t ThinkingBlock) []byte {
+	b = append(b, `{"type":`...)
+	b = AppendJSONString(b, t.Type)
+	if t.Type == "thinking" {
+		b = append(b, `,"thinking":`...)
+		b = AppendJSONString(b, t.Thinking)
+	}
+	if t.Signature != "" {
+		b = append(b, `,"signature":`...)
+		b = AppendJSONString(b, t.Signature)
+	}
+	if t.Data != "" {
+		b = append(b, `,"data":`...)
+		b = AppendJSONString(b, t.Data)
+	}
+	return append(b, '}')
+}
+
 // ToolCallStart opens tool call index with its id and function name.
 func (e *StreamEncoder) ToolCallStart(index int, id, name string) []byte {
 	e.start()
@@ -121,10 +161,28 @@ func (e *StreamEncoder) Usage(u Usage) []byte {
 	e.buf = strconv.AppendInt(e.buf, int64(u.CompletionTokens), 10)
 	e.buf = append(e.buf, `,"total_tokens":`...)
 	e.buf = strconv.AppendInt(e.buf, int64(u.TotalTokens), 10)
-	e.buf = append(e.buf, `,"prompt_tokens_details":{"cached_tokens":`...)
-	e.buf = strconv.AppendInt(e.buf, int64(u.CachedTokens()), 10)
-	e.buf = append(e.buf, "}}}"...)
+	e.buf = AppendUsageDetails(e.buf, u)
+	e.buf = append(e.buf, "}}"...)
 	return e.buf
+}
+
+// AppendUsageDetails writes the usage's detail members, after its counts:
+// prompt_tokens_details (cached_tokens always, cache_write_tokens when there
+// were writes) and completion_tokens_details when reasoning tokens are known.
+func AppendUsageDetails(b []byte, u Usage) []byte {
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CachedTokens()), 10)
+	if n := u.CacheWriteTokens(); n > 0 {
+		b = append(b, `,"cache_write_tokens":`...)
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	b = append(b, '}')
+	if n := u.ReasoningTokens(); n > 0 {
+		b = append(b, `,"completion_tokens_details":{"reasoning_tokens":`...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, '}')
+	}
+	return b
 }
 
 const hexDigits = "0123456789abcdef"
@@ -146,6 +204,10 @@ func AppendJSONString(b []byte, s string) []byte {
 			switch c {
 			case '"', '\\':
 				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
 			case '\n':
 				b = append(b, '\\', 'n')
 			case '\r':

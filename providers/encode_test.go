@@ -93,3 +93,25 @@ func TestChunkHasContent(t *testing.T) {
 		}
 	}
 }
+
+// FuzzChunkHasContent holds ChunkHasContent's plain reading to encoding/json's
+// decoding of the chunk, on any input.
+func FuzzChunkHasContent(f *testing.F) {
+	for _, s := range []string{
+		`{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`,
+		`{"choices":[],"prompt_filter_results":[]}`, `null`, `[]`, `{"choices":null}`, `{"choices":[null,1]}`,
+		`{"choices":[{"delta":{"content":"Hi"}}],"choices":[]}`, `{"Choices":[{"delta":{"content":"x"}}]}`,
+		`{"choices":[{"delta":{"tool_calls":[ ]}},{"delta":{"thinking_blocks":[null]}}]}`,
+		`{"choices":[{"delta":{"reasoning_content":"\u0000"},"finish_reason":""}]}`,
+		`{"choices":[{"delta":{"content":1}}]}`, `{"choices":[{"delta":null,"finish_reason":3}]}`,
+		`{"choices":[{"delta":{"cont\u0065nt":"x","refusal":null}}]}`, `{"choices":[{"delta":"x"}]}`,
+		`{"choices":[{"delta":{"content":"x"},"delta":{}}]}`, `{"choices":{}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := ChunkHasContent(data), decodedHasContent(data); got != want {
+			t.Fatalf("%s: plain reading %v, encoding/json %v", data, got, want)
+		}
+	})
+}

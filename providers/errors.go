@@ -41,12 +41,21 @@ const (
 	ClassContentFilter
 	// ClassCanceled: the client went away.
 	ClassCanceled
-	// ClassInternal: a local failure (a bug, a request that could not be built).
-	// Counts; moves on.
+	// ClassInternal: the target cannot be used as configured (an upstream URL that
+	// does not parse) or answered outside every other class (an unexpected HTTP
+	// status, an exception type the cloud does not document). Counts; moves on.
 	ClassInternal
 	// ClassDecode: the upstream sent something that could not be decoded (a
-	// malformed body or stream event). Counts; moves on; counted on its own metric.
+	// malformed body or stream event, a 200 that is not the answer asked for, a
+	// stream request answered without a stream). Counts; moves on; counted on its
+	// own metric.
 	ClassDecode
+	// ClassLocal: the attempt failed on this side for a reason that says nothing
+	// about the target: a request a translator could not encode, a bug, or an
+	// answer larger than max_response_bytes (its size is what the client asked
+	// for). Never counts against the target's health and never retried on the
+	// same target; the request moves on to the next one.
+	ClassLocal
 )
 
 var classNames = [...]string{
@@ -63,6 +72,7 @@ var classNames = [...]string{
 	ClassCanceled:       "canceled",
 	ClassInternal:       "internal",
 	ClassDecode:         "decode",
+	ClassLocal:          "local",
 }
 
 func (c Class) String() string {
@@ -73,7 +83,8 @@ func (c Class) String() string {
 }
 
 // HealthFailure reports whether the failure speaks of the target's health and so
-// counts against its circuit breaker. A caller's mistake never does.
+// counts against its circuit breaker. A failure the request itself caused (a
+// caller's mistake, an answer the request shaped, a local error) never does.
 func (c Class) HealthFailure() bool {
 	switch c {
 	case ClassUnavailable, ClassTimeout, ClassConnection, ClassRateLimited, ClassQuota,

@@ -39,16 +39,37 @@ func TestClassifyStatus(t *testing.T) {
 	}
 }
 
-func TestHealthFailureExcludesCallerFaults(t *testing.T) {
-	for _, c := range []Class{ClassInvalidRequest, ClassContextLength, ClassContentFilter, ClassCanceled} {
-		if c.HealthFailure() {
-			t.Errorf("%s counts against the target", c)
+// TestHealthFailure: what the upstream or the target's configuration caused counts
+// against the target; what the request itself caused (a caller's mistake, an answer
+// it shaped, a local error) never does.
+func TestHealthFailure(t *testing.T) {
+	cases := []struct {
+		class  Class
+		counts bool
+		why    string
+	}{
+		{ClassUnavailable, true, "5xx, overloaded"},
+		{ClassTimeout, true, "no answer in time"},
+		{ClassConnection, true, "refused, reset, cut"},
+		{ClassRateLimited, true, "429"},
+		{ClassQuota, true, "quota exhausted"},
+		{ClassCredential, true, "our credentials rejected"},
+		{ClassNotFound, true, "model or deployment missing"},
+		{ClassInternal, true, "unusable configuration, unexpected status"},
+		{ClassDecode, true, "the upstream sent garbage"},
+		{ClassInvalidRequest, false, "the caller's mistake"},
+		{ClassContextLength, false, "the caller's prompt is too long"},
+		{ClassContentFilter, false, "the caller's content"},
+		{ClassCanceled, false, "the caller left"},
+		{ClassLocal, false, "an answer the request shaped, an encoder error"},
+	}
+	for _, c := range cases {
+		if c.class.HealthFailure() != c.counts {
+			t.Errorf("%s (%s): counts %v, want %v", c.class, c.why, c.class.HealthFailure(), c.counts)
 		}
 	}
-	for _, c := range []Class{ClassUnavailable, ClassTimeout, ClassConnection, ClassRateLimited, ClassCredential} {
-		if !c.HealthFailure() {
-			t.Errorf("%s does not count against the target", c)
-		}
+	if ClassLocal.String() != "local" {
+		t.Errorf("ClassLocal is named %q", ClassLocal)
 	}
 }
 
@@ -90,6 +111,11 @@ func TestRetryAfter(t *testing.T) {
 		{h("x-ratelimit-reset-tokens", "2s"), 2 * time.Second},
 		{h("Retry-After", "soon"), 0},
 		{h(), 0},
+		// Waits too long for a Duration are the longest wait, never negative.
+		{h("Retry-After", "00030000000000000000000000000000"), longestWait},
+		{h("Retry-After-Ms", "1e300"), longestWait},
+		{h("Retry-After", "+Inf"), longestWait},
+		{h("Retry-After", now.AddDate(5, 0, 0).Format(http.TimeFormat)), longestWait},
 	}
 	for i, c := range cases {
 		if got := RetryAfter(c.h, now); got != c.want {

@@ -30,6 +30,11 @@ type Call struct {
 	// Header carries request-scoped headers to forward upstream (traceparent); the
 	// client's own headers, credentials above all, are never forwarded.
 	Header http.Header
+	// HideReasoning is set for aliases that opted out of reasoning text
+	// (models[].reasoning_content: false): translating providers leave
+	// reasoning_content out of answers and streams. Thinking blocks, which a
+	// client must send back to continue a tool loop, still travel.
+	HideReasoning bool
 }
 
 // EmbedCall is one attempt of an embeddings request on one target.
@@ -62,11 +67,16 @@ type Stream interface {
 	Close() error
 }
 
-// Chunk is one chat.completion.chunk.
+// Chunk is one chat.completion.chunk, or one event of a Messages API stream.
 type Chunk struct {
 	// Data is the chunk's JSON, without SSE framing.
 	Data []byte
-	// Usage is set on the chunk that carries the request's usage.
+	// Event is the Messages API event name (message_start, content_block_delta,
+	// ...) of a native Messages stream; empty for chat.completion.chunks.
+	Event string
+	// Usage is set on the chunk that carries the request's usage. In a Messages
+	// stream it is the running total: the last chunk that carries one holds the
+	// request's usage.
 	Usage *Usage
 	// UsageOnly marks the final usage chunk (empty choices), sent to the client only
 	// when it asked for stream usage.

@@ -15,15 +15,15 @@ import (
 func RetryAfter(h http.Header, now time.Time) time.Duration {
 	if v := h.Get("Retry-After-Ms"); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
-			return time.Duration(ms * float64(time.Millisecond))
+			return wait(ms, time.Millisecond)
 		}
 	}
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
 		if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
-			return time.Duration(s * float64(time.Second))
+			return wait(s, time.Second)
 		}
 		if t, err := http.ParseTime(v); err == nil && t.After(now) {
-			return t.Sub(now)
+			return min(t.Sub(now), longestWait)
 		}
 	}
 	var d time.Duration
@@ -37,5 +37,17 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 			}
 		}
 	}
-	return d
+	return min(d, longestWait)
+}
+
+// longestWait bounds what an upstream may ask for: a larger number of seconds
+// would overflow a Duration (negative). Cooldowns stop far below it anyway
+// (resilience.max_cooldown).
+const longestWait = 24 * time.Hour
+
+func wait(v float64, unit time.Duration) time.Duration {
+	if v >= float64(longestWait/unit) {
+		return longestWait
+	}
+	return time.Duration(v * float64(unit))
 }

@@ -61,6 +61,29 @@ type Message struct {
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
 	Refusal    string     `json:"refusal,omitempty"`
+	// ReasoningContent is the model's reasoning as text, in the field vLLM, DeepSeek
+	// and LiteLLM-style clients read (assistant messages only).
+	ReasoningContent string `json:"reasoning_content,omitempty"`
+	// ThinkingBlocks are the Anthropic-family thinking blocks of an assistant turn,
+	// signatures byte for byte, so that a client sending the turn back (tool loops
+	// with thinking on) gets a request the cloud accepts. LiteLLM's field name.
+	ThinkingBlocks []ThinkingBlock `json:"thinking_blocks,omitempty"`
+}
+
+// ThinkingBlock is one Anthropic thinking block: "thinking" with its text and
+// signature, or "redacted_thinking" with its opaque data.
+type ThinkingBlock struct {
+	Type      string `json:"type"`
+	Thinking  string `json:"thinking,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	Data      string `json:"data,omitempty"`
+}
+
+// CacheControl is a prompt-cache breakpoint hint (Anthropic's cache_control, the
+// convention OpenAI-compatible clients use for it): {"type": "ephemeral", "ttl"?}.
+type CacheControl struct {
+	Type string `json:"type"`
+	TTL  string `json:"ttl,omitempty"`
 }
 
 // Content is a message's content: a string, an array of parts, or null.
@@ -128,6 +151,8 @@ type ContentPart struct {
 	Type     string    `json:"type"`
 	Text     string    `json:"text,omitempty"`
 	ImageURL *ImageURL `json:"image_url,omitempty"`
+	// CacheControl marks the end of a cacheable prefix (a hint, not content).
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
 }
 
 // ImageURL is an image part: an https URL or a data: URL.
@@ -155,6 +180,8 @@ type FunctionCall struct {
 type Tool struct {
 	Type     string   `json:"type"`
 	Function Function `json:"function"`
+	// CacheControl marks the tool list up to this tool as cacheable.
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
 }
 
 // Function describes a callable function.
@@ -277,6 +304,11 @@ type Delta struct {
 	Content   *string    `json:"content,omitempty"`
 	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
 	Refusal   *string    `json:"refusal,omitempty"`
+	// ReasoningContent is a piece of the model's reasoning text.
+	ReasoningContent *string `json:"reasoning_content,omitempty"`
+	// ThinkingBlocks carry a finished thinking block's signature (or a redacted
+	// block) once the block ends.
+	ThinkingBlocks []ThinkingBlock `json:"thinking_blocks,omitempty"`
 }
 
 // Usage counts the tokens of one request.
@@ -291,6 +323,10 @@ type Usage struct {
 // PromptTokensDetails breaks prompt tokens down.
 type PromptTokensDetails struct {
 	CachedTokens int `json:"cached_tokens"`
+	// CacheWriteTokens are the prompt tokens written to the provider's prompt cache
+	// (Anthropic's cache_creation_input_tokens, Bedrock's cacheWriteInputTokens),
+	// priced above input there. Included in PromptTokens, as cached tokens are.
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 }
 
 // CompletionTokensDetails breaks completion tokens down.
@@ -304,6 +340,23 @@ func (u *Usage) CachedTokens() int {
 		return 0
 	}
 	return u.PromptTokensDetails.CachedTokens
+}
+
+// CacheWriteTokens are the prompt tokens written to the provider's prompt cache.
+func (u *Usage) CacheWriteTokens() int {
+	if u == nil || u.PromptTokensDetails == nil {
+		return 0
+	}
+	return u.PromptTokensDetails.CacheWriteTokens
+}
+
+// ReasoningTokens are the completion tokens spent reasoning, when the provider
+// reports them apart (they are completion tokens either way).
+func (u *Usage) ReasoningTokens() int {
+	if u == nil || u.CompletionTokensDetails == nil {
+		return 0
+	}
+	return u.CompletionTokensDetails.ReasoningTokens
 }
 
 // EmbeddingRequest is an embeddings request.
@@ -358,4 +411,16 @@ type Embedding struct {
 	Object    string `json:"object"`
 	Index     int    `json:"index"`
 	Embedding any    `json:"embedding"`
+}
+
+// LastCacheControl is the cache breakpoint of content that becomes one block
+// upstream (a tool result, an assistant's text): the last part's that has one.
+func (c Content) LastCacheControl() *CacheControl {
+	var cc *CacheControl
+	for _, p := range c.Parts {
+		if p.CacheControl != nil {
+			cc = p.CacheControl
+		}
+	}
+	return cc
 }

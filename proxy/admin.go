@@ -3,12 +3,19 @@ package proxy
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchyard/switchyard/dialect/openai"
+	"github.com/switchyard/switchyard/executor"
 )
 
 // AdminHandler serves /metrics, /healthz, /readyz and /admin/ on the admin listener.
+// /admin/targets and /admin/reload need admin_token when one is set; the key and
+// team API (admin_keys.go) needs it always.
 func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
@@ -24,22 +31,23 @@ func (s *Server) AdminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /admin/targets", s.adminOnly(s.handleTargets))
 	mux.HandleFunc("POST /admin/reload", s.adminOnly(s.handleReload))
+	s.routeKeyAdmin(mux)
 	return mux
 }
 
 // handleTargets reports each target's breaker, cooldown and recent figures.
 func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
+	router := s.snapshot().Router
 	out := []map[string]any{}
 	aliases := map[string][]string{}
-	for _, name := range rt.router.Names() {
-		for _, tier := range rt.router.Alias(name).Tiers {
+	for _, name := range router.Names() {
+		for _, tier := range router.Alias(name).Tiers {
 			for _, t := range tier {
 				aliases[t.ID] = append(aliases[t.ID], name)
 			}
 		}
 	}
-	for _, t := range rt.router.Targets() {
+	for _, t := range router.Targets() {
 		snap := t.Health.Snapshot()
 		var cooldown any
 		if !snap.CooldownUntil.IsZero() {
@@ -70,14 +78,29 @@ func (s *Server) adminOnly(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		want := s.Config().AdminToken.Reveal()
 		if want != "" {
-			got := sha256.Sum256([]byte(credential(r)))
+			got := sha256.Sum256([]byte(bearer(r)))
 			exp := sha256.Sum256([]byte(want))
 			if subtle.ConstantTimeCompare(got[:], exp[:]) != 1 {
-				writeError(w, errorf(http.StatusUnauthorized, "invalid_request_error", "invalid_admin_token", "",
+				openai.Render(w, executor.Errorf(http.StatusUnauthorized, "invalid_request_error", "invalid_admin_token", "",
 					"The admin endpoints need the admin token (Authorization: Bearer <admin_token>)."))
 				return
 			}
 		}
 		next(w, r)
 	}
+}
+
+// bearer is the token of an "Authorization: Bearer" header.
+func bearer(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }

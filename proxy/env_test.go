@@ -74,7 +74,7 @@ models:
     targets:
       - {provider: openai, model: text-embedding-3-small}
 resilience:
-  timeouts: {first_byte: 2s, total: 20s}
+  timeouts: {first_byte: 10s, total: 60s}
 `
 
 func newEnv(t *testing.T, yaml string, clouds ...string) *env {
@@ -108,7 +108,7 @@ func newEnvWith(t *testing.T, yaml string, adjust func(*proxy.Options), clouds .
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
 	e.logs = logs
-	opts := proxy.Options{Config: cfg, Logger: zap.New(core), Version: "test",
+	opts := proxy.Options{Config: cfg, Logger: zap.New(core), Version: "test", ConfigPath: e.configPath,
 		Load: func() (*config.Config, error) { return config.Load(e.configPath) }}
 	if adjust != nil {
 		adjust(&opts)
@@ -186,6 +186,17 @@ func (e *env) post(path, key string, body any) (*http.Response, []byte) {
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp, out
+}
+
+// eventually waits until cond holds. The watchdog tells what never happens from a
+// slow machine: it is a minute, far beyond any step of these tests, and times nothing.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for watchdog := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(watchdog) {
+			t.Fatalf("%s: not after a minute", what)
+		}
+	}
 }
 
 func userMsg(s string) []openai.ChatCompletionMessageParamUnion {

@@ -1,33 +1,97 @@
 package proxy
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"net/http"
+	"strings"
 
-	"github.com/switchyard/switchyard/providers"
+	"github.com/switchyard/switchyard/dialect/anthropic"
+	"github.com/switchyard/switchyard/dialect/openai"
+	"github.com/switchyard/switchyard/executor"
 )
 
-// Handler is the OpenAI-compatible API.
+// dialect is one client-facing API: its routes, how its clients present their key,
+// and how its errors look.
+type dialect struct {
+	name       string
+	endpoints  []executor.Endpoint
+	credential func(*http.Request) string
+	render     executor.Renderer
+	// missingKey is the message for a request without a key, naming the header the
+	// dialect's clients use.
+	missingKey string
+}
+
+// Handler is the client-facing API of every dialect.
 func (s *Server) Handler() http.Handler {
+	oai := openai.New(s.exe)
+	anth := anthropic.New(s.exe)
+	openaiD := dialect{name: "openai", endpoints: oai.Endpoints(), credential: openai.Credential, render: openai.Render,
+		missingKey: "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."}
+	anthropicD := dialect{name: "anthropic", endpoints: anth.Endpoints(), credential: anthropic.Credential,
+		render: anthropic.Render, missingKey: "x-api-key header is required"}
+	// GET /v1/models is both dialects': a request carrying anthropic-version (Claude
+	// Code's model discovery) gets Anthropic's list shape.
+	shared := map[string]http.HandlerFunc{
+		"GET /v1/models":         s.api(anthropicD, executor.Endpoint{API: "models", Serve: anth.ServeModels}),
+		"GET /v1/models/{id...}": s.api(anthropicD, executor.Endpoint{API: "models", Serve: anth.ServeModel}),
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/chat/completions", s.api("chat", s.withBody(s.serveChat, false)))
-	mux.HandleFunc("POST /v1/embeddings", s.api("embeddings", s.withBody(s.serveEmbeddings, false)))
-	mux.HandleFunc("GET /v1/models", s.api("models", s.handleModels))
-	mux.HandleFunc("GET /v1/models/{id...}", s.api("models", s.handleModel))
-	mux.HandleFunc("POST /v1/responses", s.api("responses", s.withBody(s.serveResponsesCreate, false)))
-	mux.HandleFunc("GET /v1/responses/{id}", s.api("responses", s.handleResponsesGet))
-	mux.HandleFunc("DELETE /v1/responses/{id}", s.api("responses", s.handleResponsesDelete))
-	mux.HandleFunc("GET /v1/responses/{id}/input_items", s.api("responses", s.handleResponsesInputItems))
-	// Azure OpenAI SDKs address deployments by path; the deployment is the alias.
-	mux.HandleFunc("POST /openai/deployments/{deployment}/chat/completions", s.api("chat", s.withBody(s.serveChat, true)))
-	mux.HandleFunc("POST /openai/deployments/{deployment}/embeddings", s.api("embeddings", s.withBody(s.serveEmbeddings, true)))
+	for _, d := range []dialect{openaiD, anthropicD} {
+		for _, ep := range d.endpoints {
+			h := s.api(d, ep)
+			if a, ok := shared[ep.Pattern]; ok {
+				h = byDialect(a, h)
+			}
+			mux.HandleFunc(ep.Pattern, h)
+		}
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, errorf(http.StatusNotFound, "invalid_request_error", "unknown_url", "",
-			"Invalid URL (%s %s)", r.Method, r.URL.Path))
+		err := executor.Errorf(http.StatusNotFound, "invalid_request_error", "unknown_url", "",
+			"Invalid URL (%s %s)", r.Method, r.URL.Path)
+		if anthropicClient(r) {
+			anthropic.Render(w, err)
+			return
+		}
+		openai.Render(w, err)
 	})
 	return withRequestID(mux)
+}
+
+// anthropicClient reports whether a request comes from an Anthropic client: it
+// carries anthropic-version (every Anthropic SDK and Claude Code send it) or uses
+// the /anthropic prefix.
+func anthropicClient(r *http.Request) bool {
+	return r.Header.Get("Anthropic-Version") != "" || strings.HasPrefix(r.URL.Path, "/anthropic/")
+}
+
+// byDialect sends Anthropic clients to anth and everyone else to other.
+func byDialect(anth, other http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if anthropicClient(r) {
+			anth(w, r)
+			return
+		}
+		other(w, r)
+	}
+}
+
+// api wraps an endpoint: the configuration is loaded once for the whole request, the
+// record (access log, metrics) begins before authentication, so that rejected
+// callers are logged too, and the caller is authenticated in the dialect's way.
+func (s *Server) api(d dialect, ep executor.Endpoint) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		snap := s.snapshot()
+		r = s.exe.StartSpan(r, ep.API)
+		rec := s.exe.Begin(r, snap, ep.API, d.render)
+		defer rec.End()
+		caller, err := s.authenticate(r, d, snap)
+		if err != nil {
+			rec.Fail(w, err)
+			return
+		}
+		rec.Caller = caller
+		ep.Serve(w, rec)
+	}
 }
 
 // withRequestID accepts the client's X-Request-Id when it is sane, or makes one, and
@@ -36,7 +100,7 @@ func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
-			id = newRequestID()
+			id = executor.NewID("req_")
 			r.Header.Set("X-Request-Id", id)
 		}
 		w.Header().Set("X-Request-Id", id)
@@ -54,40 +118,4 @@ func validRequestID(id string) bool {
 		}
 	}
 	return true
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return "req_" + hex.EncodeToString(b[:])
-}
-
-// withBody reads the request body within max_body_bytes and hands it to serve. With
-// fromPath, the path's {deployment} names the alias, as Azure OpenAI SDKs send it.
-func (s *Server) withBody(serve func(http.ResponseWriter, *http.Request, *runtime, *exchange, []byte), fromPath bool) func(http.ResponseWriter, *http.Request, *runtime, *exchange) {
-	return func(w http.ResponseWriter, r *http.Request, rt *runtime, ex *exchange) {
-		body, aerr := readBody(w, r, rt.cfg.MaxBodyBytes)
-		if aerr == nil && fromPath {
-			body, aerr = withModel(body, r.PathValue("deployment"))
-		}
-		if aerr != nil {
-			ex.fail(w, aerr)
-			return
-		}
-		serve(w, r, rt, ex, body)
-	}
-}
-
-// readBody reads the request body within max_body_bytes.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
-	body, err := providers.ReadSized(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, errorf(http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "",
-				"Request body exceeds the limit of %d bytes.", limit)
-		}
-		return nil, errorf(http.StatusBadRequest, "invalid_request_error", "", "", "Could not read the request body.")
-	}
-	return body, nil
 }

@@ -18,16 +18,15 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/switchyard/switchyard/config"
-	"github.com/switchyard/switchyard/policy"
-	"github.com/switchyard/switchyard/providers"
 	"github.com/switchyard/switchyard/providers/fakes"
 )
 
-// The hot-path benchmarks. The harness (bench/, `go run ./bench/cmd/harness`)
-// measures the proxy as a process against a bare ReverseProxy; these say where its
-// CPU and allocations go, one request or one chunk at a time. Run with
+// The hot-path benchmarks of a whole request. The harness (bench/, `go run
+// ./bench/cmd/harness`) measures the proxy as a process against a bare ReverseProxy;
+// these say where its CPU and allocations go, one request at a time (the executor's
+// own benchmarks measure admission and the relay of one chunk). Run with
 //
-//	go test -run '^$' -bench . -benchmem ./proxy/
+//	go test -run '^$' -bench . -benchmem ./proxy/ ./executor/
 
 const benchKey = "sk-bench"
 
@@ -109,38 +108,6 @@ func benchRequest(body string) *http.Request {
 	return r
 }
 
-// BenchmarkAdmission is what a request costs before anything is sent upstream:
-// authentication, parsing, rules, the plan of targets, and the settlement and
-// access-log line at its end.
-func BenchmarkAdmission(b *testing.B) {
-	s := newBenchServer(b, "http://127.0.0.1:9/v1")
-	body := []byte(benchBody)
-	r := benchRequest(benchBody)
-	b.ReportAllocs()
-	for b.Loop() {
-		rt := s.rt.Load()
-		ex := s.begin(r, "chat")
-		ex.rt = rt
-		ex.key = rt.keys.lookup(credential(r))
-		req, err := providers.ParseChat(body)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ex.alias, ex.stream = req.Model, req.Stream
-		a, aerr := s.admit(r.Context(), rt, ex, requestInfo{alias: req.Model, promptTokens: rt.promptTokens(ex.key, req),
-			maxTokens: req.MaxTokens, tools: req.HasTools, images: req.HasImages, stream: req.Stream,
-			tags: tagsOf(r, metadataTags(req.Metadata))})
-		if aerr != nil {
-			b.Fatal(aerr.Message)
-		}
-		if a.plan.Next() == nil {
-			b.Fatal("no target")
-		}
-		s.settle(rt, ex, a)
-		ex.end()
-	}
-}
-
 // BenchmarkChatHandler is one whole non-streamed request through the API handler
 // (no client connection) to a canned upstream over loopback: everything the proxy
 // does for a request, the upstream round trip included.
@@ -190,53 +157,4 @@ func BenchmarkPassThrough(b *testing.B) {
 		}
 	}
 	reportCPU(b, cpu)
-}
-
-// chunkStream replays one pass-through chunk n times, then ends.
-type chunkStream struct {
-	data []byte
-	n    int
-}
-
-func (c *chunkStream) Recv() (providers.Chunk, error) {
-	if c.n == 0 {
-		return providers.Chunk{}, io.EOF
-	}
-	c.n--
-	return providers.Chunk{Data: c.data}, nil
-}
-
-func (c *chunkStream) Close() error { return nil }
-
-// flushDiscard is a ResponseWriter that flushes to nowhere.
-type flushDiscard struct{ h http.Header }
-
-func (d *flushDiscard) Header() http.Header         { return d.h }
-func (d *flushDiscard) Write(p []byte) (int, error) { return len(p), nil }
-func (d *flushDiscard) WriteHeader(int)             {}
-func (d *flushDiscard) Flush()                      {}
-
-// BenchmarkRelayChunk is the relay of one pass-through SSE chunk to the client:
-// framing, write and flush, as relayStream does for every chunk of a stream (one
-// stream of b.N chunks: the per-stream work is spread thin). It should allocate
-// nothing.
-func BenchmarkRelayChunk(b *testing.B) {
-	s := newBenchServer(b, "http://127.0.0.1:9/v1")
-	rt := s.rt.Load()
-	data := []byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-2024",` +
-		`"choices":[{"index":0,"delta":{"content":" blue"},"logprobs":null,"finish_reason":null}]}`)
-	alias := rt.router.Alias("gpt-4o")
-	x := &execution{reqCtx: context.Background(), s: s, rt: rt, log: s.log,
-		plan: rt.router.NewPlan(alias, policy.Estimate{PromptTokens: 30}, &policy.Decision{})}
-	x.dispatched.Add(1)
-	p := &prepared{target: alias.Tiers[0][0], stream: &chunkStream{data: data, n: b.N},
-		report: func(bool, bool) {}, release: func() {}}
-	w := &flushDiscard{h: http.Header{}}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	out := x.relayStream(w, p, chatSink{})
-	if out.streamErr != nil || out.clientGone || out.contentChunks != b.N {
-		b.Fatalf("relay: %+v", out)
-	}
 }

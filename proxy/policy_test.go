@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/proxy"
 )
 
 // pricedConfig prices the fakes' models: $2 per 1M input tokens, $8 per 1M output.
@@ -52,6 +55,14 @@ policies:
     action: {route: other, max_tokens: 5}
 `
 
+// newFrozenEnv runs pricedConfig on a clock stopped at noon on a fixed day: budget
+// periods and rate-limit windows never turn during a test, whatever day it runs.
+func newFrozenEnv(t *testing.T) *env {
+	t.Helper()
+	noon := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	return newEnvWith(t, pricedConfig, func(o *proxy.Options) { o.Clock = func() time.Time { return noon } }, "eu", "us")
+}
+
 func costOf(t *testing.T, resp *http.Response) float64 {
 	t.Helper()
 	v, err := strconv.ParseFloat(resp.Header.Get("X-Switchyard-Cost-Usd"), 64)
@@ -87,7 +98,7 @@ func TestCostIsComputedFromUsage(t *testing.T) {
 }
 
 func TestBudgetHoldsUnderConcurrency(t *testing.T) {
-	e := newEnv(t, pricedConfig, "eu", "us")
+	e := newFrozenEnv(t)
 	var mu sync.Mutex
 	var spent float64
 	var ok, refused int
@@ -107,7 +118,8 @@ func TestBudgetHoldsUnderConcurrency(t *testing.T) {
 			case 429:
 				refused++
 				_, code, msg := errorCode(t, data)
-				if code != "insufficient_quota" || !strings.Contains(msg, `key budget "small"`) || !strings.Contains(msg, "resets at") {
+				if code != "insufficient_quota" || !strings.Contains(msg, `key budget "small"`) ||
+					!strings.Contains(msg, "it resets at 2026-06-16T00:00:00Z") {
 					t.Errorf("refusal: %s %s", code, msg)
 				}
 			default:
@@ -123,11 +135,18 @@ func TestBudgetHoldsUnderConcurrency(t *testing.T) {
 	if ok == 0 || refused == 0 {
 		t.Errorf("served %d, refused %d: the budget did not bind", ok, refused)
 	}
-	// The store recorded exactly what the responses cost.
-	recorded, _ := strconv.ParseFloat(metricValue(t, e, `switchyard_budget_spend_usd{name="small",period="daily",scope="key"}`), 64)
-	if math.Abs(recorded-spent) > 1e-9 {
-		t.Errorf("recorded spend $%.9f, sum of costs $%.9f", recorded, spent)
-	}
+	// The store recorded exactly what the responses cost. The gauge shows the spend
+	// as the last request to set it read it, and a refusal that read the store before
+	// the others settled may set it last: a request that cannot fit (its worst case
+	// is $0.80) reads the store again and sets the gauge from what it finds.
+	eventually(t, fmt.Sprintf("recorded spend equal to the sum of costs $%.9f", spent), func() bool {
+		if resp, body := e.post("/chat/completions", "sk-small",
+			`{"model":"m","max_tokens":100000,"messages":[{"role":"user","content":"too dear"}]}`); resp.StatusCode != 429 {
+			t.Fatalf("a request over the budget: %d %s", resp.StatusCode, body)
+		}
+		recorded, _ := strconv.ParseFloat(metricValue(t, e, `switchyard_budget_spend_usd{name="small",period="daily",scope="key"}`), 64)
+		return math.Abs(recorded-spent) <= 1e-9
+	})
 }
 
 // metricValue reads one series of /metrics.
@@ -149,7 +168,7 @@ func metricValue(t *testing.T, e *env, series string) string {
 }
 
 func TestRateLimitsPerKey(t *testing.T) {
-	e := newEnv(t, pricedConfig, "eu", "us")
+	e := newFrozenEnv(t)
 	req := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
 	for i := range 3 {
 		resp, body := e.post("/chat/completions", "sk-limited", req)
@@ -160,7 +179,8 @@ func TestRateLimitsPerKey(t *testing.T) {
 	}
 	resp, body := e.post("/chat/completions", "sk-limited", req)
 	_, code, _ := errorCode(t, body)
-	if resp.StatusCode != 429 || code != "rate_limit_exceeded" || resp.Header.Get("Retry-After") == "" ||
+	// The clock stands at the start of a minute: the window resets in 60 s.
+	if resp.StatusCode != 429 || code != "rate_limit_exceeded" || resp.Header.Get("Retry-After") != "60" ||
 		resp.Header.Get("X-Ratelimit-Remaining-Requests") != "0" {
 		t.Errorf("4th request: %d %s %v", resp.StatusCode, body, resp.Header)
 	}

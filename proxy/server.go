@@ -1,6 +1,8 @@
-// Package proxy serves the OpenAI-compatible API: authentication, parsing, the
-// executor that tries targets until one succeeds, the relay of responses and streams,
-// and the admin endpoints. Nothing imports it but the binary.
+// Package proxy is Switchyard's HTTP server: the listeners and their lifecycle
+// (drain, graceful shutdown), the client-facing API of every dialect behind
+// authentication, configuration reloads, and the admin endpoints. What happens to a
+// request once authenticated belongs to its dialect and the executor. Nothing
+// imports this package but the binary.
 package proxy
 
 import (
@@ -14,13 +16,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/config"
+	"github.com/switchyard/switchyard/executor"
 	"github.com/switchyard/switchyard/health"
+	"github.com/switchyard/switchyard/internal/scrub"
+	"github.com/switchyard/switchyard/keyring"
 	"github.com/switchyard/switchyard/providers/registry"
 	"github.com/switchyard/switchyard/state"
 	"github.com/switchyard/switchyard/telemetry"
@@ -42,29 +47,41 @@ type Options struct {
 	// SpanExporter replaces the OTLP exporter of tracing (tests); setting it turns
 	// tracing on.
 	SpanExporter sdktrace.SpanExporter
+	// ConfigPath names the configuration file in the admin API's messages.
+	ConfigPath string
+	// Keyring tunes the runtime keys' cache (tests: a clock, a poll interval); its
+	// Store, Log and Indexed are the server's.
+	Keyring keyring.Options
+	// Clock replaces time.Now for budget periods and, in the embedded store that
+	// Config.State opens, for rate-limit windows, budget holds and expiries (tests
+	// that must not depend on the date). Default time.Now.
+	Clock func() time.Time
 }
 
 // Server is a running Switchyard: the current compiled configuration, target health
 // that outlives reloads, and the listeners' lifecycle.
 type Server struct {
-	log             *zap.Logger
-	access          *zap.Logger
-	metrics         *telemetry.Metrics
-	tracing         *telemetry.Tracing
-	pool            *health.Pool
-	store           state.Store
-	cache           *cache.Cache
-	registryOptions registry.Options
-	version         string
-	load            func() (*config.Config, error)
-	reloadMu        sync.Mutex // one reload at a time
+	log      *zap.Logger
+	metrics  *telemetry.Metrics
+	tracing  *telemetry.Tracing
+	pool     *health.Pool
+	store    state.Store
+	exe      *executor.Executor
+	version  string
+	load     func() (*config.Config, error)
+	reloadMu sync.Mutex // one reload at a time
+	// ring holds every client key and team, the file's and the runtime ones; every
+	// configuration shares it.
+	ring       *keyring.Ring
+	configPath string
+	audit      *zap.Logger
+	// clock is the time of budget periods; nil is time.Now.
+	clock func() time.Time
+	// secrets scrubs every configured secret from provider errors and log lines; a
+	// reload hands it the new configuration's.
+	secrets *scrub.Holder
 
-	// inflight is switchyard_in_flight{kind="request"}, resolved once: every
-	// request moves it twice.
-	inflight prometheus.Gauge
-
-	rt       atomic.Pointer[runtime]
-	unpriced sync.Map // target IDs already warned about
+	snap     atomic.Pointer[executor.Snapshot]
 	ready    atomic.Bool
 	draining atomic.Bool
 }
@@ -77,40 +94,53 @@ func New(opts Options) (*Server, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = telemetry.NewMetrics(opts.Version)
 	}
-	s := &Server{
-		log:             opts.Logger,
-		access:          opts.Logger.Named("access"),
-		metrics:         opts.Metrics,
-		registryOptions: opts.Registry,
-		version:         opts.Version,
-		load:            opts.Load,
+	// Every configured secret is scrubbed from provider errors and log lines.
+	secrets := scrub.NewHolder(scrub.New(opts.Config.Secrets()))
+	opts.Registry.Secrets = secrets
+	opts.Logger = opts.Logger.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return scrub.Core(c, secrets) }))
+	var stateOpts []state.Option
+	if opts.Clock != nil {
+		stateOpts = append(stateOpts, state.WithClock(opts.Clock))
 	}
-	s.inflight = s.metrics.InFlight.WithLabelValues("request")
+	s := &Server{
+		log:        opts.Logger,
+		metrics:    opts.Metrics,
+		version:    opts.Version,
+		load:       opts.Load,
+		configPath: opts.ConfigPath,
+		audit:      opts.Logger.Named("audit"),
+		clock:      opts.Clock,
+		secrets:    secrets,
+	}
 	s.pool = health.NewPool(breakerObserver{s})
 	tracing, err := telemetry.NewTracing(opts.Config.Tracing, opts.Version, opts.SpanExporter)
 	if err != nil {
 		return nil, err
 	}
 	s.tracing = tracing
-	s.cache = cache.New(opts.Config.Cache.MaxEntries, opts.Config.Cache.MaxBytes)
-	s.store = opts.Store
+	s.store = state.Guard(opts.Store) // a panic inside any store is an error, never a dropped connection
 	if s.store == nil {
-		store, err := state.Open(opts.Config.State, opts.Logger.Named("state"))
+		store, err := state.Open(opts.Config.State, opts.Logger.Named("state"), stateOpts...)
 		if err != nil {
 			return nil, fmt.Errorf("state: %w", err)
 		}
 		s.store = store
 	}
-	rt, err := s.compile(opts.Config)
+	s.exe = executor.New(executor.Options{Logger: opts.Logger, Metrics: s.metrics, Tracing: tracing, Pool: s.pool,
+		Store: s.store, Cache: cache.New(opts.Config.Cache.MaxEntries, opts.Config.Cache.MaxBytes),
+		Registry: opts.Registry, Clock: opts.Clock})
+	s.ring = s.newRing(opts.Keyring)
+	snap, err := s.compile(opts.Config)
 	if err != nil {
 		s.store.Close()
 		return nil, err
 	}
-	s.rt.Store(rt)
+	s.snap.Store(snap)
 	s.metrics.WatchTargets(s.targetStates)
-	if rt.keys.open() {
+	if s.ring.Open() {
 		s.log.Warn("NO CLIENT KEYS CONFIGURED: the API is open to anyone who can reach " + opts.Config.Listen +
-			"; add keys: to the configuration before exposing it")
+			"; add keys: to the configuration before exposing it, or set open_access: true to keep it open" +
+			" (a reload to a file without keys is refused without it)")
 	}
 	return s, nil
 }
@@ -141,16 +171,17 @@ func (s *Server) Reload() error {
 
 // swap compiles cfg and makes it the configuration in force.
 func (s *Server) swap(cfg *config.Config) error {
-	if old := s.Config().State; old != cfg.State {
-		return errors.New("state: changing the state store needs a restart")
+	if err := cfg.CheckReload(s.Config(), s.ring.RuntimeKeys()); err != nil {
+		return err
 	}
-	rt, err := s.compile(cfg)
+	snap, err := s.compile(cfg)
 	if err != nil {
 		return err
 	}
-	s.rt.Store(rt)
+	s.secrets.Use(scrub.New(cfg.Secrets()))
+	s.snap.Store(snap)
 	keep := map[string]bool{}
-	for _, t := range rt.router.Targets() {
+	for _, t := range snap.Router.Targets() {
 		keep[t.ID] = true
 	}
 	s.pool.Retain(keep)
@@ -158,7 +189,22 @@ func (s *Server) swap(cfg *config.Config) error {
 }
 
 // Config returns the configuration in force.
-func (s *Server) Config() *config.Config { return s.rt.Load().cfg }
+func (s *Server) Config() *config.Config { return s.snapshot().Config }
+
+// snapshot is the compiled configuration in force.
+func (s *Server) snapshot() *executor.Snapshot { return s.snap.Load() }
+
+// compile builds a snapshot of cfg, reusing what it can of the one in force, and
+// hands the file's keys to the keyring last, once nothing can fail: New and swap
+// install what compile returns.
+func (s *Server) compile(cfg *config.Config) (*executor.Snapshot, error) {
+	snap, err := s.exe.Compile(cfg, s.snap.Load())
+	if err != nil {
+		return nil, err
+	}
+	s.ring.SetConfig(cfg, s.configPath)
+	return snap, nil
+}
 
 // Serve answers on the API and admin listeners until ctx ends, then drains: readiness
 // fails at once, the API keeps accepting for drain_delay (so endpoints are removed
@@ -169,14 +215,19 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	api2 := &http.Server{
 		Handler:   s.Handler(),
 		ConnState: conns.track,
-		// Headers must arrive promptly; bodies and responses have no server-wide
-		// deadline, which would cut long streams: requests carry their own timeouts.
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		// Headers must arrive promptly; bodies and responses get per-request
+		// deadlines (readBody, armWrite) instead of server-wide ones, which would
+		// cut long streams.
+		ReadHeaderTimeout: s.Config().ClientTimeouts.ReadHeader,
+		IdleTimeout:       s.Config().ClientTimeouts.Idle,
 		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
 	}
 	adm := &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
+	polls, stopPolls := context.WithCancel(context.Background())
+	polled := make(chan struct{})
+	go func() { s.ring.Run(polls); close(polled) }()
+	defer func() { stopPolls(); <-polled }()
 	go func() { errc <- api2.Serve(api) }()
 	go func() { errc <- adm.Serve(admin) }()
 	s.ready.Store(true)
@@ -210,6 +261,8 @@ func (s *Server) Serve(ctx context.Context, api, admin net.Listener) error {
 	if terr := s.tracing.Shutdown(flush); terr != nil {
 		s.log.Warn("flushing traces", zap.Error(terr))
 	}
+	stopPolls()
+	<-polled
 	if cerr := s.store.Close(); cerr != nil {
 		s.log.Warn("closing the state store", zap.Error(cerr))
 	}
@@ -247,17 +300,17 @@ func (o breakerObserver) BreakerChanged(target string, from, to health.State) {
 }
 
 func (s *Server) targetStates() []telemetry.TargetState {
-	rt := s.rt.Load()
+	router := s.snapshot().Router
 	var out []telemetry.TargetState
 	aliases := map[string][]string{}
-	for _, name := range rt.router.Names() {
-		for _, tier := range rt.router.Alias(name).Tiers {
+	for _, name := range router.Names() {
+		for _, tier := range router.Alias(name).Tiers {
 			for _, t := range tier {
 				aliases[t.ID] = append(aliases[t.ID], name)
 			}
 		}
 	}
-	for _, t := range rt.router.Targets() {
+	for _, t := range router.Targets() {
 		snap := t.Health.Snapshot()
 		out = append(out, telemetry.TargetState{Provider: t.ProviderName, Target: t.ID, Aliases: aliases[t.ID],
 			Breaker: int(t.Health.State()), CoolingDown: !snap.CooldownUntil.IsZero(), SuccessRate: snap.SuccessRate})

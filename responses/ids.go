@@ -3,6 +3,7 @@ package responses
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 )
 
 // Id prefixes, as OpenAI uses them. Function call outputs have no documented prefix;
@@ -13,6 +14,7 @@ const (
 	prefixCall       = "fc_"
 	prefixCallOutput = "fco_"
 	prefixCallID     = "call_"
+	prefixReasoning  = "rs_"
 )
 
 // idBytes is the randomness of every id: 192 bits, well above the 128 bits that make
@@ -31,6 +33,39 @@ func newID(prefix string) string {
 	out := make([]byte, 0, len(prefix)+2*idBytes)
 	out = append(out, prefix...)
 	return string(hex.AppendEncode(out, b[:]))
+}
+
+// newItemID is the id of an item of response responseID: the prefix, the
+// response id's random part, then randomness of its own. An item reference (and a
+// reasoning item sent back by id) thus names the stored response that holds it,
+// which is read under the same ownership check as previous_response_id.
+func newItemID(prefix, responseID string) string {
+	h, ok := strings.CutPrefix(responseID, prefixResponse)
+	if !ok || len(h) != 2*idBytes {
+		return newID(prefix)
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	out := make([]byte, 0, len(prefix)+len(h)+8)
+	out = append(append(out, prefix...), h...)
+	return string(hex.AppendEncode(out, b[:]))
+}
+
+// responseOfItem is the id of the response an item id was minted for, if it was
+// minted by newItemID.
+func responseOfItem(id string) (string, bool) {
+	for _, p := range []string{prefixMessage, prefixCall, prefixCallOutput, prefixReasoning} {
+		rest, ok := strings.CutPrefix(id, p)
+		if !ok || len(rest) < 2*idBytes {
+			continue
+		}
+		h := rest[:2*idBytes]
+		if _, err := hex.DecodeString(h); err != nil {
+			continue
+		}
+		return prefixResponse + h, true
+	}
+	return "", false
 }
 
 // validID reports whether id can name a stored response: the prefix and OpenAI's

@@ -9,12 +9,14 @@ import (
 	"github.com/switchyard/switchyard/providers"
 )
 
-// Item types this gateway can carry between clouds. Built-in tool calls, reasoning
-// items and item references have no chat equivalent and are refused when decoded.
+// Item types this gateway can carry between clouds (reasoning items: reasoning.go).
+// Built-in tool calls have no chat equivalent and are refused when decoded; item
+// references are resolved from the store (references.go).
 const (
 	ItemMessage            = "message"
 	ItemFunctionCall       = "function_call"
 	ItemFunctionCallOutput = "function_call_output"
+	ItemReference          = "item_reference"
 )
 
 // Content part types.
@@ -54,6 +56,12 @@ type Item struct {
 
 	// function_call_output (CallID as well).
 	Output Output
+
+	// reasoning: Content holds the summary_text parts; Encrypted is
+	// encrypted_content (reasoning.go), written only when showEncrypted is set
+	// (the request included reasoning.encrypted_content, or the store writes).
+	Encrypted     string
+	showEncrypted bool
 }
 
 // Part is one content part of a message.
@@ -124,6 +132,8 @@ func appendItem(b []byte, it *Item) []byte {
 		b = providers.AppendJSONString(b, it.CallID)
 		b = append(b, `,"name":`...)
 		b = providers.AppendJSONString(b, it.Name)
+	case ItemReasoning:
+		b = appendReasoning(b, it)
 	case ItemFunctionCallOutput:
 		b = append(b, `,"call_id":`...)
 		b = providers.AppendJSONString(b, it.CallID)
@@ -180,6 +190,9 @@ type wireItem struct {
 	Name      *string         `json:"name"`
 	Arguments *string         `json:"arguments"`
 	Output    json.RawMessage `json:"output"`
+	// reasoning
+	Summary          json.RawMessage `json:"summary"`
+	EncryptedContent *string         `json:"encrypted_content"`
 }
 
 // decodeItem reads one input item. param is its path in the request ("input[2]"),
@@ -224,10 +237,13 @@ func decodeItem(raw []byte, param string) (Item, error) {
 		return it, nil
 	case "":
 		return Item{}, invalid(param+".type", "Missing required parameter: '%s.type'.", param)
-	case "reasoning":
-		return Item{}, unsupported(param+".type", "Reasoning items cannot be carried across providers by this gateway; leave them out of '%s' (the conversation state is kept by previous_response_id).", param)
-	case "item_reference":
-		return Item{}, unsupported(param+".type", "Item references are not supported by this gateway; send the item itself, or continue the conversation with previous_response_id.")
+	case ItemReasoning:
+		return decodeReasoningItem(it, &w, param)
+	case ItemReference:
+		if it.ID == "" {
+			return Item{}, invalid(param+".id", "Missing required parameter: '%s.id'.", param)
+		}
+		return it, nil
 	}
 	return Item{}, unsupported(param+".type", "Item type '%s' (a built-in tool or feature) is not supported by this gateway: only message, function_call and function_call_output items are.", typ)
 }

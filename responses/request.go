@@ -38,7 +38,12 @@ type CreateRequest struct {
 	ParallelToolCalls *bool
 	Text              *TextConfig
 	ReasoningEffort   *string
-	User              *string
+	// ReasoningSummary is reasoning.summary (auto, concise or detailed): the
+	// reasoning text the target returns goes to the reasoning item's summary.
+	ReasoningSummary *string
+	// IncludeEncrypted: include has "reasoning.encrypted_content".
+	IncludeEncrypted bool
+	User             *string
 }
 
 // ShouldStore reports whether the response is kept for later retrieval and for
@@ -170,7 +175,7 @@ func (r *CreateRequest) member(key string, v []byte) error {
 	case "user":
 		return decodeInto(v, &r.User, key)
 	case "include":
-		return decodeInclude(v, key)
+		return r.decodeInclude(v, key)
 	case "background":
 		var on bool
 		if err := decodeInto(v, &on, key); err != nil || !on {
@@ -299,28 +304,39 @@ func (r *CreateRequest) decodeReasoning(v []byte) error {
 	if err := json.Unmarshal(v, &w); err != nil {
 		return invalid("reasoning", "Invalid 'reasoning': %s.", jsonProblem(err))
 	}
-	switch {
-	case w.Summary != nil:
-		return unsupported("reasoning.summary", "Reasoning summaries are not supported by this gateway: reasoning cannot be carried across providers.")
-	case w.GenerateSummary != nil:
-		return unsupported("reasoning.generate_summary", "Reasoning summaries are not supported by this gateway: reasoning cannot be carried across providers.")
-	case w.Context != nil:
-		return unsupported("reasoning.context", "Reasoning context is not supported by this gateway: reasoning cannot be carried across providers.")
+	if w.Context != nil {
+		return unsupported("reasoning.context", "Reasoning context is not supported by this gateway.")
 	}
-	r.ReasoningEffort = w.Effort
+	summary := w.Summary
+	if summary == nil {
+		summary = w.GenerateSummary // the deprecated name of summary
+	}
+	if summary != nil {
+		switch *summary {
+		case "auto", "concise", "detailed":
+		default:
+			return invalid("reasoning.summary", "Invalid value: '%s'. Supported values are: 'auto', 'concise', and 'detailed'.", *summary)
+		}
+	}
+	r.ReasoningEffort, r.ReasoningSummary = w.Effort, summary
 	return nil
 }
 
-// decodeInclude accepts the one includable that changes nothing here: input image
-// URLs are always kept and listed.
-func decodeInclude(v []byte, key string) error {
+// decodeInclude accepts reasoning.encrypted_content (reasoning items then carry
+// the target's thinking blocks, reasoning.go) and input image URLs, which are
+// always kept and listed anyway.
+func (r *CreateRequest) decodeInclude(v []byte, key string) error {
 	var list []string
 	if err := decodeInto(v, &list, key); err != nil {
 		return err
 	}
 	for i, s := range list {
-		if s != "message.input_image.image_url" {
-			return unsupported(key+"["+strconv.Itoa(i)+"]", "Include '%s' is not supported by this gateway.", s)
+		switch s {
+		case "message.input_image.image_url":
+		case "reasoning.encrypted_content":
+			r.IncludeEncrypted = true
+		default:
+			return unsupported(key+"["+strconv.Itoa(i)+"]", "Include '%s' is not supported by this gateway: only 'reasoning.encrypted_content' and 'message.input_image.image_url' are.", s)
 		}
 	}
 	return nil

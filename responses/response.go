@@ -47,6 +47,9 @@ type Response struct {
 	Usage              *Usage             `json:"usage"`
 	User               *string            `json:"user"`
 	Metadata           map[string]string  `json:"metadata"`
+	// includeEncrypted: reasoning items show encrypted_content (the request's
+	// include); not stored, as stored records always keep it.
+	includeEncrypted bool
 }
 
 // ResponseError is why a response failed. Code is one of the values the SDK lists
@@ -218,10 +221,11 @@ func NewResponse(req *CreateRequest, id string, created time.Time) *Response {
 		ID: id, Object: "response", CreatedAt: created.Unix(), Status: ResponseInProgress,
 		Instructions: req.Instructions, MaxOutputTokens: req.MaxOutputTokens, MaxToolCalls: req.MaxToolCalls,
 		Model: req.Model, Output: []Item{}, ParallelToolCalls: true,
-		Reasoning: Reasoning{Effort: req.ReasoningEffort}, Store: req.ShouldStore(),
+		Reasoning: Reasoning{Effort: req.ReasoningEffort, Summary: req.ReasoningSummary}, Store: req.ShouldStore(),
 		Temperature: req.Temperature, Text: TextConfig{Format: TextFormat{Type: "text"}},
 		ToolChoice: ToolChoice{Mode: "auto"}, Tools: req.Tools, TopP: req.TopP,
 		Truncation: TruncationDisabled, User: req.User, Metadata: req.Metadata,
+		includeEncrypted: req.IncludeEncrypted,
 	}
 	if req.PreviousResponseID != "" {
 		prev := req.PreviousResponseID

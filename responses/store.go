@@ -49,7 +49,7 @@ type Options struct {
 	// MaxChainItems bounds the items (inputs and outputs of every turn) of one
 	// conversation. Default 4096.
 	MaxChainItems int
-	// MaxChainBytes bounds the stored bytes of one conversation. Default 64 MiB.
+	// MaxChainBytes bounds the stored bytes of one conversation. Default 8 MiB.
 	MaxChainBytes int64
 	// CacheSize is the number of decoded responses kept in memory (an LRU), so a
 	// long conversation is not re-read and re-decoded on every turn. Default 1024;
@@ -70,7 +70,7 @@ type Options struct {
 const (
 	DefaultRetention      = 30 * 24 * time.Hour
 	DefaultMaxChainItems  = 4096
-	DefaultMaxChainBytes  = 64 << 20
+	DefaultMaxChainBytes  = 8 << 20
 	DefaultCacheSize      = 1024
 	DefaultCacheMaxRecord = 256 << 10
 )
@@ -204,6 +204,9 @@ func decodeStored(raw []byte, id string) (*Stored, error) {
 	if rec.Response == nil || rec.Response.ID != id {
 		return nil, fmt.Errorf("responses: stored record %s holds another response", id)
 	}
+	// encrypted_content is kept for the next turns, shown only when asked for.
+	hideEncrypted(rec.Input)
+	hideEncrypted(rec.Response.Output)
 	return &rec, nil
 }
 
@@ -364,27 +367,32 @@ func (s *Store) Begin(ctx context.Context, req *CreateRequest, owner Owner) (*Tu
 		}
 		t.Chain, t.gen = chain, gen
 	}
+	if err := s.resolve(ctx, req.Input, owner); err != nil {
+		return nil, err
+	}
+	t.Response = NewResponse(req, NewResponseID(), s.opts.Now())
 	for i := range req.Input {
-		assignID(&req.Input[i])
+		assignID(&req.Input[i], t.Response.ID)
 	}
 	if err := s.checkSize(t); err != nil {
 		return nil, err
 	}
-	t.Response = NewResponse(req, NewResponseID(), s.opts.Now())
 	return t, nil
 }
 
-func assignID(it *Item) {
+func assignID(it *Item, responseID string) {
 	if it.ID != "" {
 		return
 	}
 	switch it.Type {
 	case ItemMessage:
-		it.ID = newID(prefixMessage)
+		it.ID = newItemID(prefixMessage, responseID)
 	case ItemFunctionCall:
-		it.ID = newID(prefixCall)
+		it.ID = newItemID(prefixCall, responseID)
 	case ItemFunctionCallOutput:
-		it.ID = newID(prefixCallOutput)
+		it.ID = newItemID(prefixCallOutput, responseID)
+	case ItemReasoning:
+		it.ID = newItemID(prefixReasoning, responseID)
 	}
 }
 
@@ -417,6 +425,14 @@ func (t *Turn) Chat(window int, est Estimator) (*providers.ChatRequest, error) {
 	return ToChat(chain, t.Request)
 }
 
+// Whole reports whether the whole conversation fits a window of window tokens:
+// then Chat(window) is Chat(0), and a caller that built that one reuses it instead
+// of building another copy of a long conversation.
+func (t *Turn) Whole(window int, est Estimator) (bool, error) {
+	chain, err := Fit(t.Chain, t.Request, window, est)
+	return len(chain) == len(t.Chain), err
+}
+
 // Complete is the final Response of a non-streamed turn.
 func (t *Turn) Complete(resp *providers.ChatResponse) *Response { return FromChat(resp, t.Response) }
 
@@ -424,7 +440,7 @@ func (t *Turn) Complete(resp *providers.ChatResponse) *Response { return FromCha
 func (t *Turn) CompleteJSON(body []byte) (*Response, error) {
 	var resp providers.ChatResponse
 	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Message: "upstream chat completion could not be decoded", Err: err}
+		return nil, &providers.Error{Class: providers.ClassDecode, Message: "upstream chat completion could not be decoded", Err: err}
 	}
 	return t.Complete(&resp), nil
 }
@@ -437,7 +453,9 @@ func (t *Turn) Stream() *StreamBuilder { return NewStreamBuilder(t.Response) }
 // if its output takes the conversation past it: the next turn is refused instead.
 func (s *Store) Save(ctx context.Context, t *Turn, final *Response) (*Stored, error) {
 	now := s.opts.Now()
-	rec := &Stored{Response: final, Input: t.Request.Input, Owner: t.Owner, Root: final.ID,
+	kept := *final
+	kept.Output = withEncrypted(final.Output)
+	rec := &Stored{Response: &kept, Input: withEncrypted(t.Request.Input), Owner: t.Owner, Root: final.ID,
 		ChainItems: len(t.Request.Input) + len(final.Output),
 		ExpiresAt:  now.Add(s.opts.Retention).UnixMilli()}
 	if n := len(t.Chain); n > 0 {
@@ -461,6 +479,8 @@ func (s *Store) Save(ctx context.Context, t *Turn, final *Response) (*Stored, er
 	if err := s.st.Put(ctx, recordKey(final.ID), raw, s.opts.Retention); err != nil {
 		return nil, fmt.Errorf("responses: store %s: %w", final.ID, err)
 	}
+	hideEncrypted(rec.Input) // as decodeStored leaves a record read back
+	hideEncrypted(rec.Response.Output)
 	s.remember(final.ID, rec, len(raw), t.gen)
 	return rec, nil
 }

@@ -153,12 +153,14 @@ func TestStoreDeleteBreaksChainsOnEveryReplica(t *testing.T) {
 
 func TestStoreRetentionExpires(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, openState(t), Options{Retention: 150 * time.Millisecond})
+	clk := newClock()
+	s := newStore(t, openState(t), Options{Retention: time.Hour, Now: clk.Now})
 	r := turn(t, s, alice, `{"model":"m","input":"short-lived"}`, textReply("ok"))
+	clk.Advance(time.Hour - time.Second)
 	if _, err := s.Get(ctx, r.ID, alice); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	clk.Advance(time.Second)
 	if _, err := s.Get(ctx, r.ID, alice); !isNotFound(err, 404) {
 		t.Fatalf("after retention: %v", err)
 	}
@@ -319,7 +321,7 @@ func TestCompleteJSON(t *testing.T) {
 	if err != nil || final.OutputText() != "hi" || final.Usage.TotalTokens != 4 || final.ID != tr.Response.ID {
 		t.Fatalf("%+v %v", final, err)
 	}
-	if _, err := tr.CompleteJSON([]byte(`{"choices":`)); providers.AsError(err).Class != providers.ClassInternal {
+	if _, err := tr.CompleteJSON([]byte(`{"choices":`)); providers.AsError(err).Class != providers.ClassDecode {
 		t.Fatalf("undecodable upstream body: %v", err)
 	}
 }

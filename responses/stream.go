@@ -38,6 +38,7 @@ type StreamBuilder struct {
 	out    []byte
 	items  []*streamItem // in output_index order
 	msg    *streamItem   // the open message, nil when none
+	rs     *streamItem   // the open reasoning item, nil when none
 	calls  []*streamItem // by the chat tool call index
 	finish string
 	usage  *providers.Usage
@@ -48,11 +49,16 @@ type StreamBuilder struct {
 }
 
 type streamItem struct {
-	call   bool
-	id     string
-	index  int
-	closed bool
-	status string // set when closed
+	call bool
+	// a reasoning item (stream_reasoning.go): its summary text, an escaped JSON
+	// string body, and its thinking blocks
+	reasoning bool
+	summary   []byte
+	blocks    []providers.ThinkingBlock
+	id        string
+	index     int
+	closed    bool
+	status    string // set when closed
 	// a message: its parts, the last one open until the message closes
 	parts []streamPart
 	// a function call; args is an escaped JSON string body
@@ -151,6 +157,10 @@ func (b *StreamBuilder) choice(c []byte) {
 				b.text(stringBody(v), false)
 			case "refusal":
 				b.text(stringBody(v), true)
+			case "reasoning_content":
+				b.reasoningText(stringBody(v))
+			case "thinking_blocks":
+				b.thinkingBlocks(v)
 			case "tool_calls":
 				if len(v) > 0 && v[0] == '[' {
 					_ = jsonfield.EachElement(v, func(tc []byte) bool {
@@ -175,9 +185,10 @@ func (b *StreamBuilder) text(body []byte, refusal bool) {
 		return
 	}
 	body = b.sanitize(body)
+	b.closeReasoning(StatusCompleted)
 	m := b.msg
 	if m == nil {
-		m = &streamItem{id: newID(prefixMessage), index: len(b.items)}
+		m = &streamItem{id: newItemID(prefixMessage, b.base.ID), index: len(b.items)}
 		b.items = append(b.items, m)
 		b.msg = m
 		b.begin("response.output_item.added")
@@ -248,8 +259,9 @@ func (b *StreamBuilder) toolCall(tc []byte) {
 	}
 	c := b.calls[index]
 	if c == nil {
+		b.closeReasoning(StatusCompleted)
 		b.closeMessage(StatusCompleted)
-		c = &streamItem{call: true, id: newID(prefixCall), index: len(b.items),
+		c = &streamItem{call: true, id: newItemID(prefixCall, b.base.ID), index: len(b.items),
 			callID: unescape(id), name: unescape(name)}
 		if c.callID == "" {
 			c.callID = newID(prefixCallID)
@@ -310,29 +322,52 @@ func (b *StreamBuilder) readUsage(v []byte) {
 // Response (to store and to account). Calling it again returns no events and the
 // same Response.
 func (b *StreamBuilder) Finish() ([]byte, *Response) {
+	ev, final, _ := b.FinishSaved(func(*Response) error { return nil })
+	return ev, final
+}
+
+// NotStored is the error of a response that the gateway could not store.
+const NotStored = "The response could not be stored (the gateway's state store is unavailable), so it could " +
+	"be neither retrieved nor continued; try again."
+
+// FinishSaved is Finish with the final Response handed to save before the terminal
+// event is written. When save fails, the stream ends with response.failed (error
+// code server_error, message NotStored) instead of response.completed, so that a
+// client never holds the id of a response that does not exist; save's error is
+// returned.
+func (b *StreamBuilder) FinishSaved(save func(*Response) error) ([]byte, *Response, error) {
 	b.out = b.out[:0]
 	if b.ended {
-		return nil, b.final
+		return nil, b.final, nil
 	}
 	status := StatusCompleted
 	if b.finish == providers.FinishLength || b.finish == providers.FinishContentFilter {
 		status = StatusIncomplete
 	}
 	for _, it := range b.items {
-		if it.call {
+		switch {
+		case it.call:
 			b.closeCall(it, status)
-		} else if it == b.msg {
+		case it == b.msg:
 			b.closeMessage(status)
+		case it == b.rs:
+			b.closeReasoning(status)
 		}
 	}
 	final := b.snapshot(status)
 	final.complete(b.finish, usageFromChat(b.usage), time.Now())
+	if err := save(final); err != nil {
+		final.Status, final.CompletedAt, final.IncompleteDetails = ResponseFailed, nil, nil
+		final.Error = &ResponseError{Code: "server_error", Message: NotStored}
+		b.terminal("response.failed", final)
+		return b.out, final, err
+	}
 	typ := "response.completed"
 	if final.Status == ResponseIncomplete {
 		typ = "response.incomplete"
 	}
 	b.terminal(typ, final)
-	return b.out, final
+	return b.out, final, nil
 }
 
 // Fail ends a stream that broke after it was committed (the upstream failed or was
@@ -370,6 +405,10 @@ func (b *StreamBuilder) snapshot(status string) *Response {
 		if it.call {
 			r.Output = append(r.Output, Item{Type: ItemFunctionCall, ID: it.id, Status: st,
 				CallID: it.callID, Name: it.name, Arguments: unescape(it.args)})
+			continue
+		}
+		if it.reasoning {
+			r.Output = append(r.Output, b.reasoningSnapshot(it, st))
 			continue
 		}
 		m := Item{Type: ItemMessage, ID: it.id, Status: st, Role: "assistant", Content: make([]Part, 0, len(it.parts))}

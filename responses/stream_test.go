@@ -3,6 +3,8 @@ package responses
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -260,5 +262,36 @@ func TestStreamSanitisesInvalidUTF8(t *testing.T) {
 	checkEvents(t, parseSSE(t, out), final)
 	if final.OutputText() != "a\ufffdb" {
 		t.Fatalf("text %q", final.OutputText())
+	}
+}
+
+// A stream whose final Response could not be stored ends with response.failed, never
+// response.completed: the client must not hold the id of a response that does not
+// exist. The answer's items and usage are still there.
+func TestStreamNotStoredEndsFailed(t *testing.T) {
+	enc := providers.NewStreamEncoder("chatcmpl-1", "m", 1)
+	b := NewStreamBuilder(streamBase())
+	out := run(t, b, bytes.Clone(enc.Text("all of it")), bytes.Clone(enc.Finish(providers.FinishStop)))
+	storeDown := errors.New("state: store unavailable")
+	var savedStatus string
+	end, final, err := b.FinishSaved(func(r *Response) error { savedStatus = r.Status; return storeDown })
+	if err != storeDown || savedStatus != StatusCompleted {
+		t.Fatalf("save saw status %q, returned %v", savedStatus, err)
+	}
+	events := parseSSE(t, append(out, end...))
+	types := checkEvents(t, events, final)
+	if types[len(types)-1] != "response.failed" || slices.Contains(types, "response.completed") {
+		t.Fatalf("events %v", types)
+	}
+	var failed sdk.ResponseFailedEvent
+	if err := json.Unmarshal(events[len(events)-1].data, &failed); err != nil {
+		t.Fatal(err)
+	}
+	if r := failed.Response; r.Status != sdk.ResponseStatusFailed || r.Error.Code != "server_error" || r.Error.Message != NotStored ||
+		r.OutputText() != "all of it" || r.CompletedAt != 0 {
+		t.Fatalf("failed response %s", events[len(events)-1].data)
+	}
+	if again, same, err := b.FinishSaved(func(*Response) error { t.Fatal("saved twice"); return nil }); len(again) != 0 || same != final || err != nil {
+		t.Fatal("a second FinishSaved must change nothing")
 	}
 }

@@ -74,6 +74,9 @@ type converter struct {
 	// mergeable is set while the last message is an assistant message that tool
 	// calls may join.
 	mergeable bool
+	// reasoning is the reasoning item waiting for the assistant message it
+	// belongs to (the next one).
+	reasoning *Item
 }
 
 // add converts items; param names the request member they come from ("input"), or
@@ -86,8 +89,15 @@ func (c *converter) add(items []Item, param string) error {
 			if err := c.unanswered(param); err != nil {
 				return err
 			}
-			c.msgs = append(c.msgs, chatMessage(it))
+			m := chatMessage(it)
+			if it.Role == "assistant" {
+				c.attachReasoning(&m)
+			}
+			c.msgs = append(c.msgs, m)
 			c.mergeable = it.Role == "assistant"
+		case ItemReasoning:
+			c.reasoning = it
+			c.mergeable = false
 		case ItemFunctionCall:
 			c.call(it)
 		case ItemFunctionCallOutput:
@@ -106,8 +116,10 @@ func (c *converter) call(it *Item) {
 		last := &c.msgs[len(c.msgs)-1]
 		last.ToolCalls = append(last.ToolCalls, tc)
 	} else {
-		c.msgs = append(c.msgs, providers.Message{Role: "assistant", Content: providers.Content{Null: true},
-			ToolCalls: []providers.ToolCall{tc}})
+		m := providers.Message{Role: "assistant", Content: providers.Content{Null: true},
+			ToolCalls: []providers.ToolCall{tc}}
+		c.attachReasoning(&m)
+		c.msgs = append(c.msgs, m)
 		c.mergeable = true
 	}
 	if c.check {
@@ -150,6 +162,22 @@ func (c *converter) unanswered(param string) error {
 }
 
 func (c *converter) finish() error { return c.unanswered("input") }
+
+// attachReasoning gives an assistant message the reasoning item before it: its
+// text as reasoning_content, its thinking blocks (from encrypted_content) as
+// thinking_blocks, which the provider sends back to a cloud of the same family
+// and leaves out for any other.
+func (c *converter) attachReasoning(m *providers.Message) {
+	r := c.reasoning
+	if r == nil {
+		return
+	}
+	c.reasoning = nil
+	m.ReasoningContent = summaryText(r)
+	if blocks, ok := decodeThinking(r.Encrypted); ok {
+		m.ThinkingBlocks = blocks
+	}
+}
 
 // chatMessage converts a message item. Text-only content becomes a plain string
 // when it is one part, the form every backend takes; images become image_url parts.

@@ -20,7 +20,7 @@ func (e *embedded) Admit(ctx context.Context, key string, limit, cost int64, win
 	// A denial writes nothing, so a read-only transaction decides it without a
 	// commit and its fsync: a client hammering past its limit costs no disk write.
 	err := e.view(ctx, key, func(tx *bolt.Tx) (err error) {
-		a, _, err = admitIn(tx.Bucket(bucketWindows), k, limit, cost, window)
+		a, _, err = admitIn(tx.Bucket(bucketWindows), k, limit, cost, window, e.nanos())
 		return err
 	})
 	if err != nil || !a.Allowed {
@@ -30,7 +30,7 @@ func (e *embedded) Admit(ctx context.Context, key string, limit, cost int64, win
 		b := tx.Bucket(bucketWindows)
 		var v []byte
 		var err error
-		if a, v, err = admitIn(b, k, limit, cost, window); err != nil || v == nil {
+		if a, v, err = admitIn(b, k, limit, cost, window, e.nanos()); err != nil || v == nil {
 			return err
 		}
 		return b.Put(k, v)
@@ -38,10 +38,9 @@ func (e *embedded) Admit(ctx context.Context, key string, limit, cost int64, win
 	return a, err
 }
 
-// admitIn decides an admission against the windows in b, and returns the entry to
-// store when it is allowed.
-func admitIn(b *bolt.Bucket, k []byte, limit, cost int64, window time.Duration) (Admission, []byte, error) {
-	now := time.Now().UnixNano()
+// admitIn decides an admission at now (Unix nanoseconds) against the windows in b,
+// and returns the entry to store when it is allowed.
+func admitIn(b *bolt.Bucket, k []byte, limit, cost int64, window time.Duration, now int64) (Admission, []byte, error) {
 	start, end := windowOf(now, window)
 	n, err := windowCount(b.Get(k), start, now)
 	if err != nil {
@@ -62,7 +61,7 @@ func (e *embedded) Adjust(ctx context.Context, key string, delta int64, window t
 	k := e.key(key)
 	return e.update(ctx, key, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketWindows)
-		now := time.Now().UnixNano()
+		now := e.nanos()
 		start, end := windowOf(now, window)
 		n, err := windowCount(b.Get(k), start, now)
 		if err != nil {
@@ -108,7 +107,7 @@ func (e *embedded) Reserve(ctx context.Context, key, id string, limit, amount in
 	var r Reservation
 	// As in Admit, a refusal is decided without a write transaction.
 	err := e.view(ctx, key, func(tx *bolt.Tx) (err error) {
-		r, _, err = reserveIn(tx.Bucket(bucketBudgets), k, id, limit, amount, hold, ttl)
+		r, _, err = reserveIn(tx.Bucket(bucketBudgets), k, id, limit, amount, hold, ttl, e.nanos())
 		return err
 	})
 	if err != nil || !r.OK {
@@ -118,7 +117,7 @@ func (e *embedded) Reserve(ctx context.Context, key, id string, limit, amount in
 		b := tx.Bucket(bucketBudgets)
 		var v []byte
 		var err error
-		if r, v, err = reserveIn(b, k, id, limit, amount, hold, ttl); err != nil || v == nil {
+		if r, v, err = reserveIn(b, k, id, limit, amount, hold, ttl, e.nanos()); err != nil || v == nil {
 			return err
 		}
 		return b.Put(k, v)
@@ -126,10 +125,10 @@ func (e *embedded) Reserve(ctx context.Context, key, id string, limit, amount in
 	return r, err
 }
 
-// reserveIn decides a reservation against the budget in b, and returns the entry to
-// store when it succeeds. Lapsed holds are dropped from what it stores.
-func reserveIn(b *bolt.Bucket, k []byte, id string, limit, amount int64, hold, ttl time.Duration) (Reservation, []byte, error) {
-	now := time.Now().UnixNano()
+// reserveIn decides a reservation at now (Unix nanoseconds) against the budget in b,
+// and returns the entry to store when it succeeds. Lapsed holds are dropped from what
+// it stores.
+func reserveIn(b *bolt.Bucket, k []byte, id string, limit, amount int64, hold, ttl time.Duration, now int64) (Reservation, []byte, error) {
 	bud, exp, err := loadBudget(b.Get(k), now)
 	if err != nil {
 		return Reservation{}, nil, err
@@ -167,7 +166,7 @@ func (e *embedded) Settle(ctx context.Context, key, id string, actual int64, ttl
 	k := e.key(key)
 	return e.update(ctx, key, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketBudgets)
-		now := time.Now().UnixNano()
+		now := e.nanos()
 		bud, exp, err := loadBudget(b.Get(k), now)
 		if err != nil {
 			return err
@@ -187,7 +186,7 @@ func (e *embedded) Settle(ctx context.Context, key, id string, actual int64, ttl
 func (e *embedded) Usage(ctx context.Context, key string) (spent, reserved int64, err error) {
 	k := e.key(key)
 	err = e.view(ctx, key, func(tx *bolt.Tx) error {
-		now := time.Now().UnixNano()
+		now := e.nanos()
 		bud, _, err := loadBudget(tx.Bucket(bucketBudgets).Get(k), now)
 		if err != nil {
 			return err
@@ -235,7 +234,7 @@ func (e *embedded) Put(ctx context.Context, key string, value []byte, ttl time.D
 	k := e.key(key)
 	return e.update(ctx, key, func(tx *bolt.Tx) error {
 		v := make([]byte, 0, entryHeader+len(value))
-		v = appendEntry(v, recordExpiry(0, time.Now().UnixNano(), ttl))
+		v = appendEntry(v, recordExpiry(0, e.nanos(), ttl))
 		return tx.Bucket(bucketRecords).Put(k, append(v, value...))
 	})
 }
@@ -252,7 +251,7 @@ func (e *embedded) Get(ctx context.Context, key string) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		if expired(exp, time.Now().UnixNano()) {
+		if expired(exp, e.nanos()) {
 			return ErrNotFound
 		}
 		// bbolt's bytes live only as long as the transaction.

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"context"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,7 +25,7 @@ func (e *embedded) sweepLoop(every time.Duration) {
 		case <-e.stop:
 			return
 		case <-t.C:
-			n, err := e.sweep(time.Now().UnixNano())
+			n, err := e.sweep(e.nanos())
 			if err != nil {
 				e.log.Warn("state: sweeping expired entries failed", zap.String("path", e.path), zap.Error(err))
 			} else if n > 0 {
@@ -43,7 +44,8 @@ func (e *embedded) sweep(now int64) (int, error) {
 		var from []byte // first key not yet scanned; nil = the bucket's first key
 		for {
 			var next []byte
-			err := e.db.Update(func(tx *bolt.Tx) error {
+			// A panic on a damaged page must not end the process from here.
+			err := e.writeTx(context.Background(), func(tx *bolt.Tx) error {
 				b := tx.Bucket(name)
 				c := b.Cursor()
 				k, v := c.First()

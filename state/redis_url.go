@@ -10,115 +10,185 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard/switchyard/config"
 )
 
 // redisTarget is what a state.url names; exactly one field is set.
 type redisTarget struct {
 	single   *redis.Options         // redis://, rediss://
-	failover *redis.FailoverOptions // redis-sentinel://
-	cluster  *redis.ClusterOptions  // redis-cluster://
-	// retriesSet: the URL chose max_retries itself (only redis:// URLs can).
+	failover *redis.FailoverOptions // redis-sentinel://, rediss-sentinel://
+	cluster  *redis.ClusterOptions  // redis-cluster://, rediss-cluster://
+	// retriesSet: the URL chose max_retries itself.
 	retriesSet bool
 }
 
-// parseRedisURL reads the four URL forms of state.url. redis:// and rediss:// are
-// go-redis's own (with all its query options); the sentinel and cluster forms list
-// several hosts separated by commas, which go-redis's URL parsers do not accept:
+// parseRedisURL reads state.url. Every form is parsed by go-redis's own parser, so
+// that go-redis's query options (dial_timeout, pool_size, skip_verify, ...) and TLS
+// work alike for all of them:
 //
-//	redis-sentinel://[[user]:password@]host:port[,host:port...]/master-name[?db=N]
-//	redis-cluster://[[user]:password@]host:port[,host:port...]
+//	redis://[[user]:password@]host[:port][/db][?options]      redis.ParseURL
+//	rediss://...                                              the same over TLS
+//	redis-sentinel://[[user]:password@]host[:port][,host[:port]...]/master-name[?options]
+//	rediss-sentinel://...                                     redis.ParseFailoverURL, TLS
+//	redis-cluster://[[user]:password@]host[:port][,host[:port]...][?options]
+//	rediss-cluster://...                                      redis.ParseClusterURL, TLS
 //
-// Errors never contain the password.
+// The sentinel and cluster forms list several hosts separated by commas, which
+// go-redis writes as addr= options (also accepted); the hosts are rewritten so before
+// go-redis parses the URL. In the sentinel form the path names the master, the user
+// info holds the master's credentials (as it always did here; go-redis reads the user
+// info as the sentinels'), db=N selects the database, and sentinel_username= and
+// sentinel_password= authenticate to the sentinels. A missing port is 26379 for a
+// sentinel and 6379 otherwise. A cluster has database 0 only: no path.
+//
+// Errors never contain a password.
 func parseRedisURL(raw string) (redisTarget, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return redisTarget{}, errors.New("state: state.url: want redis://, rediss://, redis-sentinel:// or redis-cluster://")
+		return redisTarget{}, errors.New("state: state.url: want redis://, rediss://, redis-sentinel:// or redis-cluster:// (rediss-... for TLS)")
 	}
+	var t redisTarget
+	var err error
 	switch scheme {
 	case "redis", "rediss":
-		o, err := redis.ParseURL(raw)
-		if err != nil {
-			return redisTarget{}, scrub(raw, err)
+		t.single, err = redis.ParseURL(raw)
+	case "redis-sentinel", "rediss-sentinel":
+		var u string
+		if u, err = sentinelURL(strings.TrimSuffix(scheme, "-sentinel"), rest); err == nil {
+			t.failover, err = redis.ParseFailoverURL(u)
 		}
-		u, _ := url.Parse(raw) // ParseURL succeeded, so url.Parse does too
-		return redisTarget{single: o, retriesSet: u.Query().Has("max_retries")}, nil
-	case "redis-sentinel":
-		user, pass, hosts, path, query, err := splitMultiHost(rest, "26379")
-		if err != nil {
-			return redisTarget{}, scrub(raw, err)
+	case "redis-cluster", "rediss-cluster":
+		var u string
+		if u, err = clusterURL(strings.TrimSuffix(scheme, "-cluster"), rest); err == nil {
+			t.cluster, err = redis.ParseClusterURL(u)
 		}
-		master := strings.Trim(path, "/")
-		if master == "" || strings.Contains(master, "/") {
-			return redisTarget{}, fmt.Errorf("state: state.url %s: want /master-name after the sentinel addresses", redact(raw))
-		}
-		o := &redis.FailoverOptions{MasterName: master, SentinelAddrs: hosts, Username: user, Password: pass}
-		for k, vs := range query {
-			if k != "db" || len(vs) != 1 {
-				return redisTarget{}, fmt.Errorf("state: state.url %s: unknown option %q (only db)", redact(raw), k)
-			}
-			if o.DB, err = strconv.Atoi(vs[0]); err != nil || o.DB < 0 {
-				return redisTarget{}, fmt.Errorf("state: state.url %s: db %q is not a database number", redact(raw), vs[0])
-			}
-		}
-		return redisTarget{failover: o}, nil
-	case "redis-cluster":
-		user, pass, hosts, path, query, err := splitMultiHost(rest, "6379")
-		if err != nil {
-			return redisTarget{}, scrub(raw, err)
-		}
-		// Redis Cluster has only database 0.
-		if strings.Trim(path, "/") != "" || len(query) > 0 {
-			return redisTarget{}, fmt.Errorf("state: state.url %s: a cluster URL takes no path or options", redact(raw))
-		}
-		return redisTarget{cluster: &redis.ClusterOptions{Addrs: hosts, Username: user, Password: pass}}, nil
+	default:
+		return redisTarget{}, fmt.Errorf("state: state.url: unknown scheme %q: want redis://, rediss://, redis-sentinel:// or redis-cluster:// (rediss-... for TLS)", scheme)
 	}
-	return redisTarget{}, fmt.Errorf("state: state.url: unknown scheme %q: want redis://, rediss://, redis-sentinel:// or redis-cluster://", scheme)
+	if err != nil {
+		return redisTarget{}, scrub(raw, err)
+	}
+	_, query, _ := strings.Cut(rest, "?")
+	q, _ := url.ParseQuery(query) // go-redis parsed it already
+	t.retriesSet = q.Has("max_retries")
+	return t, nil
 }
 
-// splitMultiHost splits what follows "scheme://" in a multi-host URL. A missing port
-// is defPort.
-func splitMultiHost(rest, defPort string) (user, pass string, hosts []string, path string, query url.Values, err error) {
-	// The password may hold any character; the hosts, path and query of these forms
-	// hold no '@', so the last '@' ends the user info.
+// multiHost splits what follows "scheme://" in a sentinel or cluster URL: the user
+// info, the hosts (each with a port, defPort when it has none), the path and the
+// query, still escaped.
+func multiHost(rest, defPort string) (userinfo string, hosts []string, path, query string, err error) {
+	// A password may hold '@' unescaped; the hosts, path and query hold none, so the
+	// last '@' ends the user info.
 	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-		info := rest[:at]
-		rest = rest[at+1:]
-		u, p, _ := strings.Cut(info, ":")
-		if user, err = url.PathUnescape(u); err != nil {
-			return "", "", nil, "", nil, errors.New("bad escape in user name")
-		}
-		if pass, err = url.PathUnescape(p); err != nil {
-			return "", "", nil, "", nil, errors.New("bad escape in password")
-		}
+		userinfo, rest = rest[:at], rest[at+1:]
 	}
-	rest, rawQuery, _ := strings.Cut(rest, "?")
+	rest, query, _ = strings.Cut(rest, "?")
 	hostList := rest
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		hostList, path = rest[:i], rest[i:]
 	}
-	if path, err = url.PathUnescape(path); err != nil {
-		return "", "", nil, "", nil, errors.New("bad escape in path")
-	}
 	for h := range strings.SplitSeq(hostList, ",") {
-		if h == "" {
-			return "", "", nil, "", nil, errors.New("empty host")
-		}
 		host, port, err := net.SplitHostPort(h)
 		if err != nil { // no port: take the default
 			host, port = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), defPort
 		}
-		if host == "" || strings.ContainsAny(host, "[]/ ") {
-			return "", "", nil, "", nil, fmt.Errorf("bad host %q", h)
+		if host == "" || strings.ContainsAny(host, "[]/ @") {
+			return "", nil, "", "", fmt.Errorf("bad host %q", h)
 		}
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return "", "", nil, "", nil, fmt.Errorf("bad port in %q", h)
+			return "", nil, "", "", fmt.Errorf("bad port in %q", h)
 		}
 		hosts = append(hosts, net.JoinHostPort(host, port))
 	}
-	if query, err = url.ParseQuery(rawQuery); err != nil {
-		return "", "", nil, "", nil, errors.New("bad query")
+	return userinfo, hosts, path, query, nil
+}
+
+// goRedisURL builds scheme://userinfo@host?query with the hosts after the first as
+// addr= options, as go-redis's multi-host parsers read them. The user info is
+// unescaped and escaped again, so that a password holding '/', '?' or '#' as written
+// (as this form always accepted) reaches go-redis intact.
+func goRedisURL(scheme, userinfo string, hosts []string, query string) (*url.URL, url.Values, error) {
+	u := &url.URL{Scheme: scheme, Host: hosts[0]}
+	if userinfo != "" {
+		user, pass, hasPass := strings.Cut(userinfo, ":")
+		var err error
+		if user, err = url.PathUnescape(user); err != nil {
+			return nil, nil, errors.New("bad escape in user name")
+		}
+		if pass, err = url.PathUnescape(pass); err != nil {
+			return nil, nil, errors.New("bad escape in password")
+		}
+		u.User = url.User(user)
+		if hasPass {
+			u.User = url.UserPassword(user, pass)
+		}
 	}
-	return user, pass, hosts, path, query, nil
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, nil, errors.New("bad query")
+	}
+	for _, h := range hosts[1:] {
+		q.Add("addr", h)
+	}
+	return u, q, nil
+}
+
+func sentinelURL(scheme, rest string) (string, error) {
+	userinfo, hosts, path, query, err := multiHost(rest, "26379")
+	if err != nil {
+		return "", err
+	}
+	u, q, err := goRedisURL(scheme, userinfo, hosts, query)
+	if err != nil {
+		return "", err
+	}
+	master, err := url.PathUnescape(strings.Trim(path, "/"))
+	if err != nil || master == "" || strings.Contains(master, "/") {
+		return "", errors.New("want /master-name after the sentinel addresses")
+	}
+	if q.Has("master_name") {
+		return "", errors.New("the master is named by the path, not master_name=")
+	}
+	q.Set("master_name", master)
+	// The user info is the master's; go-redis reads it as the sentinels', whose own
+	// credentials come from sentinel_username= and sentinel_password= here.
+	if u.User != nil {
+		if q.Has("username") || q.Has("password") {
+			return "", errors.New("give the master's credentials in the user info or as username=/password=, not both")
+		}
+		q.Set("username", u.User.Username())
+		if p, ok := u.User.Password(); ok {
+			q.Set("password", p)
+		}
+	}
+	u.User = nil
+	if user, pass := q.Get("sentinel_username"), q.Get("sentinel_password"); user != "" || pass != "" {
+		u.User = url.UserPassword(user, pass)
+	}
+	q.Del("sentinel_username")
+	q.Del("sentinel_password")
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func clusterURL(scheme, rest string) (string, error) {
+	userinfo, hosts, path, query, err := multiHost(rest, "6379")
+	if err != nil {
+		return "", err
+	}
+	// go-redis ignores a cluster URL's path; a database number there would be lost
+	// in silence, and Redis Cluster has database 0 only.
+	if strings.Trim(path, "/") != "" {
+		return "", errors.New("a cluster URL takes no path (Redis Cluster has database 0 only)")
+	}
+	u, q, err := goRedisURL(scheme, userinfo, hosts, query)
+	if err != nil {
+		return "", err
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // client builds the go-redis client. Every network wait is bounded by timeout, and
@@ -167,14 +237,15 @@ func (t redisTarget) client(timeout time.Duration) redis.UniversalClient {
 	}
 }
 
-func (t redisTarget) password() string {
+// passwords are the credentials the target holds, for the Redis logger to mask.
+func (t redisTarget) passwords() []string {
 	switch {
 	case t.failover != nil:
-		return t.failover.Password
+		return []string{t.failover.Password, t.failover.SentinelPassword}
 	case t.cluster != nil:
-		return t.cluster.Password
+		return []string{t.cluster.Password}
 	}
-	return t.single.Password
+	return []string{t.single.Password}
 }
 
 // orTimeout sets an option the URL left unset (0).
@@ -184,51 +255,31 @@ func orTimeout(d *time.Duration, v time.Duration) {
 	}
 }
 
-// redact returns raw with the password of its user info replaced, for logs and
-// errors. It works on strings that url.Parse rejects, too.
-func redact(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return raw
-	}
-	at := strings.LastIndexByte(rest, '@')
-	if at < 0 {
-		return raw
-	}
-	user, _, hasPass := strings.Cut(rest[:at], ":")
-	if !hasPass {
-		// "scheme://secret@host": some clients read a lone user info as the password.
-		return scheme + "://" + redactedText + "@" + rest[at+1:]
-	}
-	return scheme + "://" + user + ":" + redactedText + "@" + rest[at+1:]
-}
-
-const redactedText = "xxxxx"
+// redact returns raw fit for logs and errors.
+func redact(raw string) string { return config.RedactURL(raw) }
 
 // scrub rewrites a parse error of raw so that it names the URL only redacted and
-// contains no password, raw or percent-decoded.
+// contains none of its credentials, raw, decoded or quoted.
 func scrub(raw string, err error) error {
-	msg := strings.ReplaceAll(err.Error(), raw, redact(raw))
-	if _, rest, ok := strings.Cut(raw, "://"); ok {
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			info := rest[:at]
-			_, pass, hasPass := strings.Cut(info, ":")
-			if !hasPass {
-				pass = info
-			}
-			for _, s := range []string{pass, unescaped(pass)} {
-				if s != "" {
-					msg = strings.ReplaceAll(msg, s, redactedText)
-				}
-			}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the reason alone: url.Error quotes the whole URL
+	}
+	msg := err.Error()
+	for _, s := range append(config.URLSecrets(raw), raw) {
+		if s == "" {
+			continue
 		}
+		quoted := strconv.Quote(s)
+		msg = strings.ReplaceAll(msg, quoted[1:len(quoted)-1], config.RedactedURLPart)
+		msg = strings.ReplaceAll(msg, s, config.RedactedURLPart)
 	}
 	return fmt.Errorf("state: state.url %s: %s", redact(raw), msg)
 }
 
-func unescaped(s string) string {
-	if u, err := url.PathUnescape(s); err == nil {
-		return u
-	}
-	return s
+// CheckURL reports what is wrong with a state.url, as opening the store would, without
+// connecting: for `switchyard validate`. The error never contains a password.
+func CheckURL(raw string) error {
+	_, err := parseRedisURL(raw)
+	return err
 }

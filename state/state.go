@@ -46,6 +46,27 @@ type Store interface {
 	// Get returns ErrNotFound when the record is absent or expired.
 	Get(ctx context.Context, key string) ([]byte, error)
 	Delete(ctx context.Context, key string) error
+
+	// Tables are small named sets of rows that every replica caches (client keys and
+	// teams): each write moves the table's Stamp, so a cache polls one stamp and
+	// fetches only the rows written since. Table and row names are opaque strings.
+	//
+	// TablePut writes a row when its current version matches expect (AnyVersion:
+	// whatever it is; Absent: the row must not exist; n > 0: the row must be at
+	// version n) and returns the row's new version; otherwise ErrConflict.
+	TablePut(ctx context.Context, table, name string, value []byte, expect int64) (int64, error)
+	// TableDelete deletes a row under the same expectation (Absent is refused) and
+	// returns the table's new sequence number; ErrNotFound when there is no row.
+	TableDelete(ctx context.Context, table, name string, expect int64) (int64, error)
+	// TableGet returns one row; ErrNotFound when absent.
+	TableGet(ctx context.Context, table, name string) (Row, error)
+	// TableStamp is the table's current stamp (zero for a table never written).
+	TableStamp(ctx context.Context, table string) (Stamp, error)
+	// TableChanges returns what changed since a stamp: the rows written and deleted
+	// after it, or the whole table (Full) when since is from another epoch or older
+	// than the deletions the table still remembers.
+	TableChanges(ctx context.Context, table string, since Stamp) (Changes, error)
+
 	// Close releases the store; operations after Close fail.
 	Close() error
 }
@@ -84,4 +105,7 @@ var (
 	ErrUnavailable = errors.New("state: store unavailable")
 	// ErrInvalid wraps arguments a Store refuses (negative amounts, zero windows).
 	ErrInvalid = errors.New("state: invalid argument")
+	// ErrConflict is returned by TablePut and TableDelete when the row's version is
+	// not the one expected.
+	ErrConflict = errors.New("state: version conflict")
 )

@@ -22,8 +22,8 @@ import (
 
 type driver struct {
 	name string
-	// open returns a fresh store whose keys no other test sees.
-	open func(t testing.TB) Store
+	// open returns a fresh store whose keys no other test sees, and its clock.
+	open func(t testing.TB) (Store, *storeClock)
 }
 
 var drivers = []driver{
@@ -31,31 +31,86 @@ var drivers = []driver{
 	{"redis", openTestRedis},
 }
 
-func openTestEmbedded(t testing.TB) Store {
+// storeClock is a store's time as a test moves it. The embedded driver reads a
+// settable clock (WithClock): its tests never wait and never race the real one. Redis
+// reads its server's clock (TIME), which no test can set: there Advance sleeps, and
+// the durations a test must not outlive (short, the windows of FreshWindow) are long
+// enough for a loaded machine to finish the few operations they cover.
+type storeClock struct {
+	fake *atomic.Int64 // Unix nanoseconds; nil for the real clock
+	// short is a TTL or hold that outlasts a few operations.
+	short time.Duration
+}
+
+func newFakeClock() *storeClock {
+	c := &storeClock{fake: &atomic.Int64{}, short: time.Minute}
+	c.fake.Store(time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC).UnixNano())
+	return c
+}
+
+var realClock = &storeClock{short: time.Second}
+
+// Now is the store's time.
+func (c *storeClock) Now() time.Time {
+	if c.fake == nil {
+		return time.Now()
+	}
+	return time.Unix(0, c.fake.Load())
+}
+
+// Advance moves the store's time forward by at least d.
+func (c *storeClock) Advance(d time.Duration) {
+	if c.fake == nil {
+		// Redis expires a key once its clock is strictly past the key's time, in
+		// milliseconds.
+		time.Sleep(d + 2*time.Millisecond)
+		return
+	}
+	c.fake.Add(int64(d))
+}
+
+// FreshWindow moves, if needed, into an epoch-aligned window of length w with enough
+// left for a test's next steps to fall into it: the whole window on a fake clock;
+// three quarters of it (at most 30s) on the real one.
+func (c *storeClock) FreshWindow(w time.Duration) {
+	need := w
+	if c.fake == nil {
+		need = min(w*3/4, 30*time.Second)
+	}
+	now := c.Now().UnixNano()
+	if left := time.Duration(int64(w) - now%int64(w)); left < need {
+		c.Advance(left)
+	}
+}
+
+func openTestEmbedded(t testing.TB) (Store, *storeClock) {
 	t.Helper()
+	clk := newFakeClock()
 	s, err := Open(config.State{Driver: "embedded", Path: filepath.Join(t.TempDir(), "state.db"),
-		KeyPrefix: "switchyard:"}, zaptest.NewLogger(t))
+		KeyPrefix: "switchyard:"}, zaptest.NewLogger(t), WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return s, clk
 }
 
 var prefixes atomic.Int64
 
-func openTestRedis(t testing.TB) Store {
+func openTestRedis(t testing.TB) (Store, *storeClock) {
 	t.Helper()
-	return openRedisAt(t, sharedRedis(t), fmt.Sprintf("t%d:", prefixes.Add(1)))
+	return openRedisAt(t, sharedRedis(t), fmt.Sprintf("t%d:", prefixes.Add(1))), realClock
 }
 
 // openRedisAt opens a store as one replica would: its own client and connections.
 // It logs nowhere: go-redis's logger is process-wide and may write from its own
-// goroutines after a test has ended, which a test's logger does not allow.
+// goroutines after a test has ended, which a test's logger does not allow. Its
+// timeout is far above what a loaded machine takes, even with hundreds of callers
+// queued for a connection: the tests of timeouts open stores of their own.
 func openRedisAt(t testing.TB, addr, prefix string) Store {
 	t.Helper()
 	s, err := Open(config.State{Driver: "redis", URL: config.Secret("redis://" + addr),
-		KeyPrefix: prefix, Timeout: 2 * time.Second}, zap.NewNop())
+		KeyPrefix: prefix, Timeout: 30 * time.Second}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,27 +118,21 @@ func openRedisAt(t testing.TB, addr, prefix string) Store {
 	return s
 }
 
-func eachDriver(t *testing.T, fn func(t *testing.T, s Store)) {
+func eachDriver(t *testing.T, fn func(t *testing.T, s Store, clk *storeClock)) {
 	for _, d := range drivers {
-		t.Run(d.name, func(t *testing.T) { fn(t, d.open(t)) })
-	}
-}
-
-// freshWindow waits, if needed, until the epoch-aligned window of length w has at
-// least `need` left, so that a test's steps fall into one window.
-func freshWindow(w, need time.Duration) {
-	now := time.Now().UnixNano()
-	if left := time.Duration(int64(w) - now%int64(w)); left < need {
-		time.Sleep(left + 5*time.Millisecond)
+		t.Run(d.name, func(t *testing.T) {
+			s, clk := d.open(t)
+			fn(t, s, clk)
+		})
 	}
 }
 
 const hour = time.Hour
 
 func TestAdmitLimitsExactlyAtTheBoundary(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
-		freshWindow(hour, 2*time.Second)
+		clk.FreshWindow(hour)
 		steps := []struct {
 			cost    int64
 			allowed bool
@@ -116,10 +165,11 @@ func TestAdmitLimitsExactlyAtTheBoundary(t *testing.T) {
 }
 
 func TestAdmitWindowRollsOver(t *testing.T) {
-	const w = 200 * time.Millisecond
-	eachDriver(t, func(t *testing.T, s Store) {
+	t.Parallel() // Redis waits for its window to end
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
-		freshWindow(w, 150*time.Millisecond)
+		w := 2 * clk.short
+		clk.FreshWindow(w)
 		a, err := s.Admit(ctx, "rpm:roll", 3, 3, w)
 		if err != nil || !a.Allowed {
 			t.Fatalf("first: %+v %v", a, err)
@@ -128,10 +178,10 @@ func TestAdmitWindowRollsOver(t *testing.T) {
 		if err != nil || denied.Allowed || denied.Count != 3 {
 			t.Fatalf("over the limit: %+v %v", denied, err)
 		}
-		if denied.Reset > w {
-			t.Fatalf("reset %s longer than the window", denied.Reset)
+		if denied.Reset <= 0 || denied.Reset > w {
+			t.Fatalf("reset %s outside (0, %s]", denied.Reset, w)
 		}
-		time.Sleep(denied.Reset + 10*time.Millisecond)
+		clk.Advance(denied.Reset)
 		a, err = s.Admit(ctx, "rpm:roll", 3, 1, w)
 		if err != nil || !a.Allowed || a.Count != 1 {
 			t.Fatalf("next window should start from 0: %+v %v", a, err)
@@ -140,9 +190,9 @@ func TestAdmitWindowRollsOver(t *testing.T) {
 }
 
 func TestAdjustCorrectsAndClampsAtZero(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
-		freshWindow(hour, 2*time.Second)
+		clk.FreshWindow(hour)
 		if _, err := s.Admit(ctx, "tpm:search", 10, 3, hour); err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +254,7 @@ func reserveConcurrently(t *testing.T, stores []Store, key string, n int, limit,
 }
 
 func TestReserveNeverOvercommitsUnderConcurrency(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		// 200 requests of 7 against 1000: exactly 142 fit (994), whatever the order.
 		ok := reserveConcurrently(t, []Store{s}, "budget:key:search:2026-11", 200, 1000, 7)
 		if len(ok) != 142 {
@@ -218,7 +268,7 @@ func TestReserveNeverOvercommitsUnderConcurrency(t *testing.T) {
 }
 
 func TestSettleMovesReservedToSpent(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
 		const key = "budget:team:search:2026-11"
 		usage := func(wantSpent, wantReserved int64) {
@@ -262,7 +312,7 @@ func TestSettleMovesReservedToSpent(t *testing.T) {
 }
 
 func TestSettleZeroCancels(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
 		if r, _ := s.Reserve(ctx, "b", "a", 100, 100, time.Minute, 0); !r.OK {
 			t.Fatal("reserve failed")
@@ -277,27 +327,28 @@ func TestSettleZeroCancels(t *testing.T) {
 }
 
 func TestLapsedReservationFreesItsHold(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	t.Parallel() // Redis waits for the hold to lapse
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
 		// A replica reserved the whole budget, then crashed before settling.
-		if r, _ := s.Reserve(ctx, "b", "crashed", 1000, 1000, 100*time.Millisecond, time.Hour); !r.OK {
+		if r, _ := s.Reserve(ctx, "b", "crashed", 1000, 1000, clk.short, time.Hour); !r.OK {
 			t.Fatal("reserve failed")
 		}
-		if r, _ := s.Reserve(ctx, "b", "next", 1000, 1, time.Minute, time.Hour); r.OK || r.Reserved != 1000 {
+		if r, _ := s.Reserve(ctx, "b", "next", 1000, 1, time.Hour, time.Hour); r.OK || r.Reserved != 1000 {
 			t.Fatalf("while held: %+v", r)
 		}
-		time.Sleep(150 * time.Millisecond)
+		clk.Advance(clk.short)
 		if _, reserved, _ := s.Usage(ctx, "b"); reserved != 0 {
 			t.Fatalf("lapsed hold still counted: %d", reserved)
 		}
-		if r, _ := s.Reserve(ctx, "b", "next", 1000, 1000, time.Minute, time.Hour); !r.OK {
+		if r, _ := s.Reserve(ctx, "b", "next", 1000, 1000, time.Hour, time.Hour); !r.OK {
 			t.Fatalf("after the hold lapsed: %+v", r)
 		}
 	})
 }
 
 func TestReserveSameIDReplacesItsHold(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
 		if r, _ := s.Reserve(ctx, "b", "a", 1000, 600, time.Minute, 0); !r.OK {
 			t.Fatal(r)
@@ -317,18 +368,19 @@ func TestReserveSameIDReplacesItsHold(t *testing.T) {
 }
 
 func TestBudgetRecordExpiresWithItsTTL(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	t.Parallel() // Redis waits for the record to expire
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
-		if _, err := s.Reserve(ctx, "budget:day", "a", 1000, 10, time.Minute, 100*time.Millisecond); err != nil {
+		if _, err := s.Reserve(ctx, "budget:day", "a", 1000, 10, time.Hour, clk.short); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Settle(ctx, "budget:day", "a", 10, 100*time.Millisecond); err != nil {
+		if err := s.Settle(ctx, "budget:day", "a", 10, clk.short); err != nil {
 			t.Fatal(err)
 		}
 		if spent, _, _ := s.Usage(ctx, "budget:day"); spent != 10 {
 			t.Fatalf("spent %d, want 10", spent)
 		}
-		time.Sleep(150 * time.Millisecond)
+		clk.Advance(clk.short)
 		if spent, reserved, err := s.Usage(ctx, "budget:day"); err != nil || spent != 0 || reserved != 0 {
 			t.Fatalf("after the period: spent %d reserved %d %v", spent, reserved, err)
 		}
@@ -336,7 +388,7 @@ func TestBudgetRecordExpiresWithItsTTL(t *testing.T) {
 }
 
 func TestLargeAmountsStayExact(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
 		// Near 2^53, a double has no room for +1: Lua scripts must not round.
 		if r, _ := s.Reserve(ctx, "big", "a", MaxAmount, MaxAmount-1, time.Minute, 0); !r.OK {
@@ -363,7 +415,7 @@ func TestLargeAmountsStayExact(t *testing.T) {
 		if spent, _, _ := s.Usage(ctx, "big"); spent != MaxAmount {
 			t.Fatalf("spent %d, want saturated at %d", spent, MaxAmount)
 		}
-		freshWindow(hour, 2*time.Second)
+		clk.FreshWindow(hour)
 		if a, _ := s.Admit(ctx, "big", MaxAmount, MaxAmount-1, hour); !a.Allowed || a.Count != MaxAmount-1 {
 			t.Fatalf("admit: %+v", a)
 		}
@@ -374,7 +426,7 @@ func TestLargeAmountsStayExact(t *testing.T) {
 }
 
 func TestRecords(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
 		if _, err := s.Get(ctx, "resp:missing"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("absent: %v, want ErrNotFound", err)
@@ -410,9 +462,10 @@ func TestRecords(t *testing.T) {
 }
 
 func TestRecordTTL(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	t.Parallel() // Redis waits for the record to expire
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
-		if err := s.Put(ctx, "resp:short", []byte("x"), 100*time.Millisecond); err != nil {
+		if err := s.Put(ctx, "resp:short", []byte("x"), clk.short); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Put(ctx, "resp:long", []byte("y"), time.Hour); err != nil {
@@ -421,7 +474,7 @@ func TestRecordTTL(t *testing.T) {
 		if _, err := s.Get(ctx, "resp:short"); err != nil {
 			t.Fatalf("before expiry: %v", err)
 		}
-		time.Sleep(150 * time.Millisecond)
+		clk.Advance(clk.short)
 		if _, err := s.Get(ctx, "resp:short"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("after expiry: %v, want ErrNotFound", err)
 		}
@@ -432,7 +485,7 @@ func TestRecordTTL(t *testing.T) {
 }
 
 func TestKindsOfValueDoNotCollide(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
 		// One key name used as a counter, a budget and a record: three values.
 		if a, err := s.Admit(ctx, "k", 10, 1, hour); err != nil || !a.Allowed {
@@ -454,7 +507,7 @@ func TestKindsOfValueDoNotCollide(t *testing.T) {
 }
 
 func TestInvalidArgumentsAreRefused(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s Store) {
+	eachDriver(t, func(t *testing.T, s Store, clk *storeClock) {
 		ctx := context.Background()
 		calls := map[string]error{}
 		_, calls["negative cost"] = s.Admit(ctx, "k", 10, -1, hour)

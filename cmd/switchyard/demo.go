@@ -52,6 +52,11 @@ models:
     targets:
       - {provider: anthropic, model: claude-sonnet-4-20250514}
       - {provider: bedrock-use1, model: us.anthropic.claude-sonnet-4-20250514-v1:0, priority: 1}
+  - name: claude                  # Anthropic SDK and Claude Code clients: native on Bedrock and Anthropic
+    targets:
+      - {provider: bedrock-use1, model: us.anthropic.claude-sonnet-4-20250514-v1:0}
+      - {provider: anthropic, model: claude-sonnet-4-20250514, priority: 1}
+      - {provider: openai, model: gpt-4o, priority: 2}            # translated
   - name: gemini-flash
     targets:
       - {provider: gemini, model: gemini-2.5-flash}
@@ -192,11 +197,13 @@ The proxy keeps serving. Try it:
     -H "Content-Type: application/json" \
     -d '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello!"}]}' -i
 
+  ANTHROPIC_BASE_URL=http://%s ANTHROPIC_AUTH_TOKEN=%s claude   # Claude Code, model: claude
+
   curl http://%s/admin/targets      # breakers, cooldowns, latencies
   curl http://%s/metrics            # Prometheus metrics
 
 Ctrl-C to stop.
-`, base, demoKey, admin.Addr(), admin.Addr())
+`, base, demoKey, api.Addr(), demoKey, admin.Addr(), admin.Addr())
 	if err := <-done; err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -214,6 +221,7 @@ func runSamples(stdout io.Writer, base string) error {
 		body       map[string]any
 		stream     bool
 	}{
+		{"claude (Anthropic SDK)", "/messages", messagesBody("claude", "Hello from an Anthropic SDK!"), false},
 		{"gpt-4o", "/chat/completions", chatBody("gpt-4o", "What is Switchyard?", false), false},
 		{"gpt-4o", "/chat/completions", chatBody("gpt-4o", "And how does failover work?", false), false},
 		{"gpt-4o (stream)", "/chat/completions", chatBody("gpt-4o", "Stream me a sentence, please.", true), true},
@@ -236,6 +244,14 @@ func runSamples(stdout io.Writer, base string) error {
 	return tw.Flush()
 }
 
+// messagesBody is an Anthropic Messages request, as the Anthropic SDKs and Claude
+// Code send one.
+func messagesBody(model, prompt string) map[string]any {
+	return map[string]any{"model": model, "max_tokens": 256,
+		"system":   []any{map[string]any{"type": "text", "text": "Be brief.", "cache_control": map[string]any{"type": "ephemeral"}}},
+		"messages": []any{map[string]any{"role": "user", "content": prompt}}}
+}
+
 func chatBody(model, prompt string, stream bool) map[string]any {
 	return map[string]any{"model": model, "stream": stream,
 		"messages": []any{map[string]any{"role": "user", "content": prompt}}}
@@ -244,8 +260,14 @@ func chatBody(model, prompt string, stream bool) map[string]any {
 func post(client *http.Client, url string, body map[string]any, stream bool) (*http.Response, string, error) {
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+demoKey)
 	req.Header.Set("Content-Type", "application/json")
+	if strings.HasSuffix(url, "/messages") {
+		// The Anthropic SDKs' headers: the key as x-api-key, the API version.
+		req.Header.Set("X-Api-Key", demoKey)
+		req.Header.Set("Anthropic-Version", "2023-06-01")
+	} else {
+		req.Header.Set("Authorization", "Bearer "+demoKey)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, "", err
@@ -267,11 +289,16 @@ func post(client *http.Client, url string, body map[string]any, stream bool) (*h
 		Data []struct {
 			Embedding []float64 `json:"embedding"`
 		} `json:"data"`
+		Content []struct { // an Anthropic message
+			Text string `json:"text"`
+		} `json:"content"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
 		return nil, "", err
 	}
 	switch {
+	case len(doc.Content) > 0:
+		return resp, doc.Content[0].Text, nil
 	case len(doc.Choices) > 0:
 		return resp, doc.Choices[0].Message.Content, nil
 	case len(doc.Data) > 0:

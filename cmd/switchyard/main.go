@@ -15,6 +15,10 @@ Usage:
   switchyard route    --config FILE --model ALIAS [--key NAME] [--prompt-tokens N] [--tags a,b]
                                       explain a routing decision without sending anything
   switchyard demo     [--exit]        run against emulated clouds on loopback, no account needed
+  switchyard keys     create|list|show|update|rotate|revoke ...
+                                      client keys at run time, through the admin API
+  switchyard teams    create|list|show|update|delete ...
+                                      teams at run time (budgets and limits of their keys)
   switchyard version                  print the version
 
 Run "switchyard COMMAND -h" for a command's flags.
@@ -39,6 +43,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return route(rest, stdout, stderr)
 	case "demo":
 		return demo(rest, stdout, stderr)
+	case "keys":
+		return keysCmd(rest, stdout, stderr)
+	case "teams":
+		return teamsCmd(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchyard", version())
 		return 0

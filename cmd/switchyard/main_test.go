@@ -56,6 +56,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
 	for _, want := range []string{"SERVED BY", "azure-eastus", "gpt-4o (stream)", "anthropic heard", "gemini heard",
+		"claude (Anthropic SDK)  bedrock-use1", "bedrock-use1 heard: Hello from an Anthropic SDK!",
 		"anthropic: I remember \"my name is Ada; my project is a gateway\"",
 		"embeddings", "azure-eastus goes down", "azure-eastus is back", "client-visible errors: 0"} {
 		if !strings.Contains(out.String(), want) {
@@ -110,5 +111,71 @@ policies:
 	if code := run([]string{"route", "--config", cfgPath, "--model", "claude", "--key", "batch"}, &out, &errOut); code != 1 ||
 		!strings.Contains(out.String(), "may not use model") {
 		t.Errorf("allowlist not explained (exit %d):\n%s", code, out.String())
+	}
+}
+
+// An empty file fails validation with a problem that says so.
+func TestValidateEmptyFile(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty.yaml")
+	os.WriteFile(empty, nil, 0o600)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"validate", "--config", empty}, &out, &errOut); code != 1 {
+		t.Fatalf("empty file: exit %d, stdout %q", code, out.String())
+	}
+	if !strings.Contains(errOut.String(), "the file is empty") || !strings.Contains(errOut.String(), "1 problem(s)") {
+		t.Errorf("stderr %q", errOut.String())
+	}
+}
+
+// validate never prints the passwords of the file's URLs: a URL it complains about is
+// shown masked, and the others are not shown at all.
+func TestValidateMasksURLPasswords(t *testing.T) {
+	const secret = "pw-s3cret-9"
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte(`
+providers:
+  - {name: o, type: openai, api_key: k, base_url: "http://svc:`+secret+`@bad host/v1"}
+  - {name: p, type: openai, api_key: k, base_url: "https://svc:`+secret+`@fine.example/v1"}
+models:
+  - {name: m, targets: [{provider: o, model: x}]}
+state: {driver: redis, url: "memcached://:`+secret+`@cache:11211"}
+tracing: {enabled: true, endpoint: "http://otel:`+secret+`@/v1/traces"}
+`), 0o600)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"validate", "--config", file}, &out, &errOut); code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	got := errOut.String()
+	for _, want := range []string{`providers[0].base_url: invalid URL "http://svc:xxxxx@bad host/v1"`, "state.url:", "tracing.endpoint:"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got+out.String(), secret) {
+		t.Errorf("a password was printed:\n%s", got)
+	}
+}
+
+// validate reads state.url with the parser the store uses: every form it accepts
+// validates, and a malformed one is a problem that never shows its password.
+func TestValidateStateURL(t *testing.T) {
+	base := "providers: [{name: o, type: openai, api_key: k}]\nmodels: [{name: m, targets: [{provider: o, model: x}]}]\n"
+	for url, ok := range map[string]bool{
+		"redis://:pw@cache:6379/0":                                    true,
+		"rediss-sentinel://:pw@s1:26379,s2:26379/mymaster?db=1":       true,
+		"rediss-cluster://:pw@c1:7000,c2:7001,c3:7002?read_only=true": true,
+		"redis-sentinel://:hunter2-pw@s1:26379/mymaster?bogus=1":      false,
+		"redis-cluster://:hunter2-pw@c1:7000/3":                       false,
+	} {
+		file := filepath.Join(t.TempDir(), "c.yaml")
+		os.WriteFile(file, []byte(base+"state: {driver: redis, url: \""+url+"\"}\n"), 0o600)
+		var out, errOut bytes.Buffer
+		code := run([]string{"validate", "--config", file}, &out, &errOut)
+		if (code == 0) != ok {
+			t.Errorf("%s: exit %d: %s", url, code, errOut.String())
+		}
+		if !ok && (!strings.Contains(errOut.String(), "state.url: ") || strings.Contains(errOut.String(), "hunter2")) {
+			t.Errorf("%s: %s", url, errOut.String())
+		}
 	}
 }

@@ -4,13 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/switchyard/switchyard/config"
 	"github.com/switchyard/switchyard/health"
+	"github.com/switchyard/switchyard/keyring"
 	"github.com/switchyard/switchyard/policy"
 	"github.com/switchyard/switchyard/providers/registry"
 )
@@ -58,9 +58,14 @@ func route(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	tagList, err := policy.ParseTags(*tags)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 
 	fmt.Fprintf(stdout, "Request: model %s, key %s (team %s), %d prompt tokens, max tokens %s, tags %v\n\n",
-		*model, key, orDash(team), *promptTokens, orDash(itoa(*maxTokens)), policy.ParseTags(*tags))
+		*model, key, orDash(team), *promptTokens, orDash(itoa(*maxTokens)), tagList)
 	if router.Alias(*model) == nil {
 		fmt.Fprintf(stdout, "Refused: unknown model %q (404 model_not_found)\n", *model)
 		return 1
@@ -69,7 +74,7 @@ func route(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Refused: key %q may not use model %q (403 model_not_allowed)\n", key, *model)
 		return 1
 	}
-	d := router.Rules.Evaluate(policy.Input{Alias: *model, Key: key, Team: team, Tags: policy.ParseTags(*tags),
+	d := router.Rules.Evaluate(policy.Input{Alias: *model, Key: key, Team: team, Tags: tagList,
 		PromptTokens: *promptTokens, Tools: *tools, Images: *images, Stream: *stream, BudgetUsed: *budgetUsed})
 	if len(d.Trace) > 0 {
 		fmt.Fprintln(stdout, "Rules, in order:")
@@ -127,17 +132,8 @@ func findKey(cfg *config.Config, name string) (string, string, func(string) bool
 	}
 	for _, k := range cfg.Keys {
 		if name == "" || k.Name == name {
-			return k.Name, k.Team, func(alias string) bool {
-				if len(k.Models) == 0 {
-					return true
-				}
-				for _, p := range k.Models {
-					if ok, _ := path.Match(p, alias); ok {
-						return true
-					}
-				}
-				return false
-			}, nil
+			id := &keyring.Identity{Models: k.Models}
+			return k.Name, k.Team, id.Allows, nil
 		}
 	}
 	return "", "", nil, fmt.Errorf("route: no key named %q", name)

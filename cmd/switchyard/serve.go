@@ -35,7 +35,7 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	defer log.Sync()
 	load := func() (*config.Config, error) { return config.Load(*path) }
-	srv, err := proxy.New(proxy.Options{Config: cfg, Logger: log, Version: version(), Load: load})
+	srv, err := proxy.New(proxy.Options{Config: cfg, Logger: log, Version: version(), Load: load, ConfigPath: *path})
 	if err != nil {
 		log.Error("startup failed", zap.Error(err))
 		return 1

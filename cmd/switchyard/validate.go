@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/switchyard/switchyard/config"
+	"github.com/switchyard/switchyard/state"
 )
 
 func validate(args []string, stdout, stderr io.Writer) int {
@@ -17,6 +18,12 @@ func validate(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg, err := config.Load(*path)
+	if err == nil && cfg.State.Driver == "redis" {
+		// The URL's form is checked by the parser the store uses, not only its scheme.
+		if uerr := state.CheckURL(cfg.State.URL.Reveal()); uerr != nil {
+			err = &config.Error{Problems: []config.Problem{{Path: "state.url", Message: uerr.Error()}}}
+		}
+	}
 	if err != nil {
 		var cerr *config.Error
 		if errors.As(err, &cerr) {

@@ -1,6 +1,7 @@
 package jsonfield
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -73,6 +74,91 @@ func FuzzSet(f *testing.F) {
 		before["model"] = "m"
 		if !reflect.DeepEqual(before, after) {
 			t.Fatalf("Set changed other members:\n in %q\nout %q", data, out)
+		}
+	})
+}
+
+// skipStringBytewise is the plain scan skipString must agree with.
+func skipStringBytewise(b []byte, i int) (int, bool) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, true
+		}
+	}
+	return 0, false
+}
+
+// FuzzSkipString is differential: the vectorized search ends a string where a
+// byte-by-byte scan does, escapes and runs of backslashes included.
+func FuzzSkipString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b"`, `"a\\"b`, `"\\\"x"`, `"\\\\"`, `"unterminated\"`, `"\`, `""`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		b = append([]byte{'"'}, b...)
+		end, ok := skipString(b, 0)
+		wantEnd, wantOK := skipStringBytewise(b, 0)
+		if end != wantEnd || ok != wantOK {
+			t.Fatalf("skipString(%q) = %d, %v; the byte scan says %d, %v", b, end, ok, wantEnd, wantOK)
+		}
+	})
+}
+
+func TestApplyEditsInOnePass(t *testing.T) {
+	model := Edit{Key: "model", Value: []byte(`"m"`), Add: true}
+	stream := Edit{Key: "stream", Value: []byte(`false`)}
+	for _, c := range []struct {
+		in, want string
+		edits    []Edit
+	}{
+		{`{"model":"a","stream":true,"x":1}`, `{"model":"m","stream":false,"x":1}`, []Edit{model, stream}},
+		{`{"x":1}`, `{"x":1,"model":"m"}`, []Edit{model, stream}},
+		{`{}`, `{"model":"m","stream":true}`, []Edit{model, {Key: "stream", Value: []byte("true"), Add: true}}},
+		{` { "stream" : null } `, ` { "stream" : false,"model":"m" } `, []Edit{stream, model}},
+		{`{"x":{"stream":true}}`, `{"x":{"stream":true}}`, []Edit{stream}},
+	} {
+		got, err := Apply([]byte(c.in), c.edits...)
+		if err != nil || string(got) != c.want {
+			t.Errorf("Apply(%s) = %s, %v; want %s", c.in, got, err, c.want)
+		}
+	}
+}
+
+// FuzzApply checks, on every valid JSON object, that Apply gives a valid
+// document where the edited members hold their values (the added one added, the
+// other only where present) and every other member is unchanged.
+func FuzzApply(f *testing.F) {
+	for _, s := range []string{`{"model":"gpt","stream":true}`, `{}`, `{"a":[{"stream":1}],"stream":null}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var before map[string]any
+		if json.Unmarshal(data, &before) != nil || before == nil {
+			_, _ = Apply(data, Edit{Key: "model", Value: []byte(`"m"`), Add: true}, Edit{Key: "stream", Value: []byte("false")})
+			return
+		}
+		escaped := false
+		_ = Each(data, func(k, _ []byte) bool { escaped = escaped || bytes.IndexByte(k, '\\') >= 0; return true })
+		if escaped {
+			return // names are matched as written (callers refuse escaped ones)
+		}
+		out, err := Apply(data, Edit{Key: "model", Value: []byte(`"m"`), Add: true}, Edit{Key: "stream", Value: []byte("false")})
+		if err != nil {
+			t.Fatalf("Apply rejected a valid object %q: %v", data, err)
+		}
+		var after map[string]any
+		if err := json.Unmarshal(out, &after); err != nil {
+			t.Fatalf("Apply produced invalid JSON %q from %q", out, data)
+		}
+		before["model"] = "m"
+		if _, ok := before["stream"]; ok {
+			before["stream"] = false
+		}
+		if !reflect.DeepEqual(before, after) {
+			t.Fatalf("Apply changed other members:\n in %q\nout %q", data, out)
 		}
 	})
 }

@@ -26,9 +26,6 @@ const (
 // top_p and top_k removed"; a 400 even at default values).
 const samplingRemoved = "2026-10-21"
 
-// maxResponseBytes bounds a buffered non-streamed response.
-const maxResponseBytes = 64 << 20
-
 // Config of one Anthropic account.
 type Config struct {
 	// BaseURL is the API root. Default https://api.anthropic.com.
@@ -45,15 +42,21 @@ type Config struct {
 	// MaxTokens is the max_tokens sent when the client names none (Anthropic
 	// requires it). Default DefaultMaxTokens (4096).
 	MaxTokens int
-	Client    *http.Client
+	// MaxResponseBytes caps a non-streamed answer (max_response_bytes); 0 is
+	// providers.DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+	Client           *http.Client
 }
 
 // Provider speaks the Anthropic Messages API.
 type Provider struct {
-	url     string
+	url     string // POST /v1/messages
+	base    string // the API root
+	beta    []string
 	headers http.Header
 	opts    requestOptions
 	client  *http.Client
+	limit   providers.ResponseLimit
 }
 
 var _ providers.Provider = (*Provider)(nil)
@@ -86,7 +89,8 @@ func New(cfg Config) *Provider {
 	if client == nil {
 		client = providers.NewHTTPClient(10 * time.Second)
 	}
-	return &Provider{url: base + "/v1/messages", headers: h, opts: opts, client: client}
+	return &Provider{url: base + "/v1/messages", base: base, beta: cfg.Beta, headers: h, opts: opts, client: client,
+		limit: providers.ResponseLimit(cfg.MaxResponseBytes)}
 }
 
 // Chat sends a non-streamed request.
@@ -99,7 +103,12 @@ func (p *Provider) Chat(ctx context.Context, call *providers.Call) (*providers.R
 	if err != nil {
 		return nil, err
 	}
-	raw, err := providers.ReadResponse(resp, maxResponseBytes)
+	return readTranslated(resp, tr, p.limit.Chat())
+}
+
+// readTranslated reads a Messages answer and translates it into a chat.completion.
+func readTranslated(resp *http.Response, tr translation, limit int64) (*providers.Response, error) {
+	raw, err := providers.ReadResponse(resp, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -121,12 +130,20 @@ func (p *Provider) ChatStream(ctx context.Context, call *providers.Call) (provid
 	if err != nil {
 		return nil, err
 	}
-	if !isEventStream(resp.Header.Get("Content-Type")) {
-		resp.Body.Close()
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: resp.StatusCode,
-			Message: fmt.Sprintf("upstream answered a stream request with %q", resp.Header.Get("Content-Type"))}
+	if err := checkEventStream(resp); err != nil {
+		return nil, err
 	}
 	return newStream(resp.Body, tr), nil
+}
+
+// checkEventStream closes resp and fails unless it is an event stream.
+func checkEventStream(resp *http.Response) error {
+	if isEventStream(resp.Header.Get("Content-Type")) {
+		return nil
+	}
+	resp.Body.Close()
+	return &providers.Error{Class: providers.ClassDecode, Status: resp.StatusCode,
+		Message: fmt.Sprintf("upstream answered a stream request with %q", resp.Header.Get("Content-Type"))}
 }
 
 func (p *Provider) translate(call *providers.Call, stream bool) ([]byte, translation, error) {
@@ -134,7 +151,9 @@ func (p *Provider) translate(call *providers.Call, stream bool) ([]byte, transla
 	if err != nil {
 		return nil, translation{}, err
 	}
-	return translateRequest(c, call.Model, stream, p.opts)
+	body, tr, err := translateRequest(c, call.Model, stream, p.opts)
+	tr.hideReasoning = call.HideReasoning
+	return body, tr, err
 }
 
 // send posts body and returns a 200 response; any other status becomes an *Error.
@@ -145,6 +164,11 @@ func (p *Provider) send(ctx context.Context, body []byte, extra http.Header, str
 	if err != nil {
 		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "building upstream request"}
 	}
+	return p.do(req)
+}
+
+// do sends req and returns a 200 response; any other status becomes an *Error.
+func (p *Provider) do(req *http.Request) (*http.Response, error) {
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return nil, providers.AsError(err)

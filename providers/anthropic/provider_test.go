@@ -321,7 +321,7 @@ func TestStreamRejectsNonEventStream(t *testing.T) {
 	defer srv.Close()
 	p := New(Config{BaseURL: srv.URL, APIKey: "k", Client: srv.Client()})
 	_, err := p.ChatStream(context.Background(), call(t, `{"model":"alias","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
-	if e := providers.AsError(err); e == nil || e.Class != providers.ClassInternal {
+	if e := providers.AsError(err); e == nil || e.Class != providers.ClassDecode {
 		t.Fatalf("a JSON answer to a stream request: %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"hash/fnv"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/switchyard/switchyard/providers"
 )
@@ -26,9 +25,11 @@ const DefaultMaxTokens = 4096
 const jsonToolName = "json_response"
 
 type messagesRequest struct {
-	Model         string        `json:"model"`
-	MaxTokens     int           `json:"max_tokens"`
-	System        string        `json:"system,omitempty"`
+	Model     string `json:"model"`
+	MaxTokens int    `json:"max_tokens"`
+	// System is the prompt as a string, or as text blocks when a part carries
+	// cache_control (see systemPrompt); nil when there is none.
+	System        any           `json:"system,omitempty"`
 	Messages      []message     `json:"messages"`
 	Stream        bool          `json:"stream,omitempty"`
 	Temperature   *float64      `json:"temperature,omitempty"`
@@ -38,6 +39,8 @@ type messagesRequest struct {
 	ToolChoice    *toolChoice   `json:"tool_choice,omitempty"`
 	Metadata      *metadata     `json:"metadata,omitempty"`
 	OutputConfig  *outputConfig `json:"output_config,omitempty"`
+	// Thinking turns extended thinking on (thinking.go).
+	Thinking *thinkingParam `json:"thinking,omitempty"`
 }
 
 type message struct {
@@ -61,6 +64,12 @@ type block struct {
 	// tool_result
 	ToolUseID string `json:"tool_use_id,omitempty"`
 	Content   string `json:"content,omitempty"`
+	// thinking (Thinking is always written, even empty) and redacted_thinking
+	Thinking  *string `json:"thinking,omitempty"`
+	Signature string  `json:"signature,omitempty"`
+	Data      string  `json:"data,omitempty"`
+	// CacheControl marks a prompt-cache breakpoint (cache.go).
+	CacheControl *providers.CacheControl `json:"cache_control,omitempty"`
 }
 
 type imageSource struct {
@@ -75,7 +84,8 @@ type tool struct {
 	InputSchema json.RawMessage `json:"input_schema"`
 	// Strict is Anthropic's strict tool use (schema-constrained input), the
 	// counterpart of OpenAI's function.strict.
-	Strict bool `json:"strict,omitempty"`
+	Strict       bool                    `json:"strict,omitempty"`
+	CacheControl *providers.CacheControl `json:"cache_control,omitempty"`
 }
 
 type toolChoice struct {
@@ -89,7 +99,9 @@ type metadata struct {
 }
 
 type outputConfig struct {
-	Format outputFormat `json:"format"`
+	Format *outputFormat `json:"format,omitempty"`
+	// Effort is low, medium, high, xhigh or max (thinking.go).
+	Effort string `json:"effort,omitempty"`
 }
 
 type outputFormat struct {
@@ -103,6 +115,8 @@ type translation struct {
 	// jsonTool: the answer arrives as the input of the forced json_response tool
 	// and is handed to the client as text.
 	jsonTool bool
+	// hideReasoning leaves reasoning_content out (Call.HideReasoning).
+	hideReasoning bool
 }
 
 // requestOptions are the provider settings that shape a request.
@@ -162,6 +176,9 @@ func translateRequest(c *providers.ChatRequest, model string, stream bool, opts 
 		return nil, tr, err
 	}
 	req.System, req.Messages = system, msgs
+	if c.MaxOutputTokens() <= 0 && c.ReasoningEffort != "" && c.ReasoningEffort != "none" {
+		req.MaxTokens = max(req.MaxTokens, providers.ThinkingMaxTokens)
+	}
 	if req.Tools, err = translateTools(c.Tools); err != nil {
 		return nil, tr, err
 	}
@@ -175,12 +192,15 @@ func translateRequest(c *providers.ChatRequest, model string, stream bool, opts 
 			if rf.JSONSchema == nil || len(bytes.TrimSpace(rf.JSONSchema.Schema)) == 0 {
 				return nil, tr, providers.InvalidRequest("response_format", "Missing required parameter: 'response_format.json_schema.schema'.")
 			}
-			req.OutputConfig = &outputConfig{Format: outputFormat{Type: "json_schema", Schema: rf.JSONSchema.Schema}}
+			req.OutputConfig = &outputConfig{Format: &outputFormat{Type: "json_schema", Schema: rf.JSONSchema.Schema}}
 		case "json_object":
 			tr.jsonTool = jsonObjectTool(&req)
 		default:
 			return nil, tr, providers.InvalidRequest("response_format", "Invalid value for 'response_format.type': "+strconv.Quote(rf.Type)+".")
 		}
+	}
+	if err := applyThinking(c, &req, tr.jsonTool); err != nil {
+		return nil, tr, err
 	}
 	body, err := json.Marshal(&req)
 	if err != nil {
@@ -219,8 +239,8 @@ func jsonObjectTool(req *messagesRequest) bool {
 }
 
 // translateMessages returns the system prompt and the alternating turns.
-func translateMessages(msgs []providers.Message) (string, []message, error) {
-	var system []string
+func translateMessages(msgs []providers.Message) (any, []message, error) {
+	var system []block
 	var out []message
 	appendTurn := func(role string, blocks []block) {
 		if len(blocks) == 0 {
@@ -236,9 +256,7 @@ func translateMessages(msgs []providers.Message) (string, []message, error) {
 		param := "messages[" + strconv.Itoa(i) + "]"
 		switch m.Role {
 		case "system", "developer":
-			if s := m.Content.AllText(); s != "" {
-				system = append(system, s)
-			}
+			system = append(system, systemBlocks(m.Content)...)
 		case "user":
 			blocks, err := userBlocks(m.Content, param)
 			if err != nil {
@@ -249,7 +267,8 @@ func translateMessages(msgs []providers.Message) (string, []message, error) {
 			if m.ToolCallID == "" {
 				return "", nil, providers.InvalidRequest(param+".tool_call_id", "Missing required parameter: '"+param+".tool_call_id'.")
 			}
-			appendTurn("user", []block{{Type: "tool_result", ToolUseID: toolID(m.ToolCallID), Content: m.Content.AllText()}})
+			appendTurn("user", []block{{Type: "tool_result", ToolUseID: toolID(m.ToolCallID), Content: m.Content.AllText(),
+				CacheControl: m.Content.LastCacheControl()}})
 		case "assistant":
 			blocks, err := assistantBlocks(m, param)
 			if err != nil {
@@ -270,7 +289,7 @@ func translateMessages(msgs []providers.Message) (string, []message, error) {
 			})
 		}
 	}
-	return strings.Join(system, "\n"), out, nil
+	return systemPrompt(system), out, nil
 }
 
 func rank(b block) int {
@@ -292,7 +311,7 @@ func userBlocks(c providers.Content, param string) ([]block, error) {
 		switch p.Type {
 		case "text":
 			if p.Text != "" {
-				out = append(out, block{Type: "text", Text: p.Text})
+				out = append(out, block{Type: "text", Text: p.Text, CacheControl: p.CacheControl})
 			}
 		case "image_url":
 			if p.ImageURL == nil {
@@ -302,7 +321,8 @@ func userBlocks(c providers.Content, param string) ([]block, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, block{Type: "image", Source: &imageSource{Type: "base64", MediaType: img.MediaType, Data: img.Base64}})
+			out = append(out, block{Type: "image", Source: &imageSource{Type: "base64", MediaType: img.MediaType, Data: img.Base64},
+				CacheControl: p.CacheControl})
 		default:
 			return nil, providers.Unsupported(fmt.Sprintf("%s.content[%d].type", param, j),
 				"Content parts of type "+strconv.Quote(p.Type)+" are not supported by this backend (Anthropic): use text and image_url.")
@@ -312,9 +332,9 @@ func userBlocks(c providers.Content, param string) ([]block, error) {
 }
 
 func assistantBlocks(m providers.Message, param string) ([]block, error) {
-	var out []block
+	out := thinkingBlocks(m.ThinkingBlocks)
 	if text := m.Content.AllText(); text != "" {
-		out = append(out, block{Type: "text", Text: text})
+		out = append(out, block{Type: "text", Text: text, CacheControl: m.Content.LastCacheControl()})
 	}
 	for j, call := range m.ToolCalls {
 		p := fmt.Sprintf("%s.tool_calls[%d]", param, j)
@@ -390,7 +410,7 @@ func translateTools(tools []providers.Tool) ([]tool, error) {
 			schema = emptyObjectSchema
 		}
 		out = append(out, tool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema,
-			Strict: t.Function.Strict != nil && *t.Function.Strict})
+			Strict: t.Function.Strict != nil && *t.Function.Strict, CacheControl: t.CacheControl})
 	}
 	return out, nil
 }

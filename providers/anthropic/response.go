@@ -10,8 +10,9 @@ import (
 )
 
 // messageResponse is a Messages API response (type "message"). Only the members the
-// translation needs are decoded; thinking, redacted_thinking and server tool blocks
-// have no place in a chat.completion and are skipped.
+// translation needs are decoded; server tool blocks have no place in a
+// chat.completion and are skipped. Thinking blocks become reasoning_content and
+// thinking_blocks (thinking.go).
 type messageResponse struct {
 	ID         string          `json:"id"`
 	Type       string          `json:"type"`
@@ -27,6 +28,10 @@ type responseBlock struct {
 	ID    string          `json:"id"`
 	Name  string          `json:"name"`
 	Input json.RawMessage `json:"input"`
+	// thinking and redacted_thinking
+	Thinking  string `json:"thinking"`
+	Signature string `json:"signature"`
+	Data      string `json:"data"`
 }
 
 // usage is Anthropic's token count. input_tokens excludes the prompt tokens read
@@ -44,10 +49,11 @@ type usage struct {
 func (u usage) canonical() providers.Usage {
 	prompt := u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens
 	return providers.Usage{
-		PromptTokens:        prompt,
-		CompletionTokens:    u.OutputTokens,
-		TotalTokens:         prompt + u.OutputTokens,
-		PromptTokensDetails: &providers.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens},
+		PromptTokens:     prompt,
+		CompletionTokens: u.OutputTokens,
+		TotalTokens:      prompt + u.OutputTokens,
+		PromptTokensDetails: &providers.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens,
+			CacheWriteTokens: u.CacheCreationInputTokens},
 	}
 }
 
@@ -79,10 +85,16 @@ func translateResponse(body []byte, tr translation) (*providers.Response, error)
 	if m.Type != "message" {
 		return nil, errNotMessage
 	}
-	var text strings.Builder
+	var text, reasoning strings.Builder
 	var calls []providers.ToolCall
+	var thinking []providers.ThinkingBlock
 	for _, b := range m.Content {
 		switch b.Type {
+		case "thinking":
+			reasoning.WriteString(b.Thinking)
+			thinking = append(thinking, providers.ThinkingBlock{Type: "thinking", Thinking: b.Thinking, Signature: b.Signature})
+		case "redacted_thinking":
+			thinking = append(thinking, providers.ThinkingBlock{Type: "redacted_thinking", Data: b.Data})
 		case "text":
 			text.WriteString(b.Text)
 		case "tool_use":
@@ -102,7 +114,11 @@ func translateResponse(body []byte, tr translation) (*providers.Response, error)
 	if finish == providers.FinishToolCalls && len(calls) == 0 {
 		finish = providers.FinishStop // only the json_response tool answered
 	}
-	msg := providers.Message{Role: "assistant", Content: providers.TextContent(text.String()), ToolCalls: calls}
+	msg := providers.Message{Role: "assistant", Content: providers.TextContent(text.String()), ToolCalls: calls,
+		ThinkingBlocks: thinking}
+	if !tr.hideReasoning {
+		msg.ReasoningContent = reasoning.String()
+	}
 	if text.Len() == 0 && len(calls) > 0 {
 		msg.Content = providers.Content{Null: true}
 	}

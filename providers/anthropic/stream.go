@@ -30,11 +30,14 @@ const (
 	kindText
 	kindTool
 	kindJSON // the json_response tool: its input is the answer's text
+	kindThinking
 )
 
 type blockState struct {
 	kind blockKind
 	tool int // the OpenAI tool call index of a kindTool block
+	// thinking accumulates a thinking block (thinking.go), sent whole at its end.
+	thinking *providers.ThinkingBlock
 }
 
 // stream translates one Messages API stream into chat.completion.chunks.
@@ -114,8 +117,13 @@ func (s *stream) event(name, data []byte) (chunk []byte, ok bool, err error) {
 			return nil, false, outOfOrder()
 		}
 		return s.delta(data)
-	case "ping", "content_block_stop":
+	case "ping":
 		return nil, false, nil
+	case "content_block_stop":
+		if s.enc == nil {
+			return nil, false, outOfOrder()
+		}
+		return s.blockStop(data)
 	case "message_start":
 		return s.start(data)
 	case "content_block_start":
@@ -177,6 +185,8 @@ func (s *stream) blockStart(data []byte) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	switch cb := ev.ContentBlock; cb.Type {
+	case "thinking", "redacted_thinking":
+		return s.thinkingStart(b, data)
 	case "text":
 		b.kind = kindText
 		if cb.Text != "" {
@@ -229,7 +239,7 @@ func (s *stream) delta(data []byte) ([]byte, bool, error) {
 		switch string(k) {
 		case "type":
 			typ = v
-		case "text", "partial_json":
+		case "text", "partial_json", "thinking", "signature":
 			val = v
 		}
 		return true
@@ -239,8 +249,10 @@ func (s *stream) delta(data []byte) ([]byte, bool, error) {
 	}
 	switch string(typ) {
 	case `"text_delta"`, `"input_json_delta"`:
+	case `"thinking_delta"`, `"signature_delta"`:
+		return s.thinkingDelta(index, string(typ) == `"signature_delta"`, val)
 	default:
-		return nil, false, nil // thinking, signature and citation deltas
+		return nil, false, nil // citation deltas
 	}
 	b, err := s.block(index)
 	if err != nil {

@@ -28,7 +28,9 @@ type Config struct {
 	// Credential issues Entra ID tokens when APIKey is empty.
 	Credential azcore.TokenCredential
 	Headers    map[string]string
-	Client     *http.Client
+	// MaxResponseBytes caps a non-streamed answer (see openai.Config).
+	MaxResponseBytes int64
+	Client           *http.Client
 }
 
 // New returns an Azure OpenAI provider.
@@ -42,7 +44,7 @@ func New(cfg Config) *openai.Provider {
 	if cfg.APIKey == "" && cfg.Credential != nil {
 		ep.tokens = newTokenSource(cfg.Credential)
 	}
-	return openai.NewWithEndpoint(ep, cfg.Headers, cfg.Client)
+	return openai.NewWithEndpoint(ep, cfg.Headers, cfg.Client, cfg.MaxResponseBytes)
 }
 
 type endpoint struct {

@@ -2,6 +2,7 @@ package bedrock
 
 import (
 	"bytes"
+	"encoding/json"
 	"strconv"
 
 	"github.com/switchyard/switchyard/internal/jsonfield"
@@ -114,6 +115,14 @@ func (d *jsonDecoder) block(v []byte, b *contentBlock) error {
 				b.ToolUse = new(toolUseBlock)
 			}
 			err = d.toolUse(v, b.ToolUse)
+		case "reasoningContent":
+			// Once per answer at most: encoding/json is cheap enough here.
+			if isJSONNull(v) {
+				b.ReasoningContent = nil
+				return true
+			}
+			b.ReasoningContent = new(reasoningBlock)
+			err = json.Unmarshal(v, b.ReasoningContent)
 		}
 		return err == nil
 	}); e != nil && err == nil {

@@ -73,11 +73,12 @@ func BenchmarkChatStream(b *testing.B) {
 }
 
 // cannedClient answers every request with status 200, header and body, after
-// reading the request body as a transport would.
+// reading and closing the request body as a transport does.
 func cannedClient(header http.Header, body []byte) *http.Client {
 	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if r.Body != nil {
 			_, _ = io.Copy(io.Discard, r.Body)
+			r.Body.Close()
 		}
 		return &http.Response{StatusCode: 200, Header: header, ContentLength: int64(len(body)),
 			Body: io.NopCloser(bytes.NewReader(body)), Request: r}, nil

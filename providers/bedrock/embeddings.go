@@ -201,13 +201,13 @@ func cohereVectors(raw []byte) ([][]float32, error) {
 func (p *Provider) invoke(ctx context.Context, call *providers.EmbedCall, body map[string]any) ([]byte, http.Header, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
-		return nil, nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "encoding the embeddings request"}
+		return nil, nil, &providers.Error{Class: providers.ClassLocal, Err: err, Message: "encoding the embeddings request"}
 	}
-	resp, err := p.send(ctx, opInvoke, call.Model, b, call.Header)
+	resp, err := p.send(ctx, opInvoke, call.Model, plainBody(b), call.Header)
 	if err != nil {
 		return nil, nil, err
 	}
-	raw, err := readBody(resp)
+	raw, err := providers.ReadResponse(resp, p.limit.Embeddings())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -271,7 +271,7 @@ func embeddingList(vecs [][]float32, tokens int, model, format string) (*provide
 		TotalTokens  int `json:"total_tokens"`
 	}{tokens, tokens}})
 	if err != nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "encoding the embeddings response"}
+		return nil, &providers.Error{Class: providers.ClassLocal, Err: err, Message: "encoding the embeddings response"}
 	}
 	return &providers.Response{Body: body, Model: model, Usage: providers.Usage{PromptTokens: tokens, TotalTokens: tokens}}, nil
 }

@@ -23,6 +23,7 @@ const (
 	evDelta
 	evMessageStop
 	evMetadata
+	evBlockStop
 )
 
 // event is one decoded ConverseStream event. Its byte slices point into the
@@ -32,9 +33,12 @@ type event struct {
 	index int // contentBlockIndex of a block event
 
 	// evDelta: text of a text delta, or the fragment of a toolUse delta.
-	// Reasoning and citation deltas have neither.
+	// Citation deltas have neither.
 	text      []byte
 	toolInput bool // text is a toolUse input fragment
+	// reasoning: a reasoningContent delta; text is its text, or its signature
+	// (signature set), or the base64 of redactedContent (redacted set).
+	reasoning, signature, redacted bool
 
 	// evBlockStart of a toolUse block.
 	toolUse    bool
@@ -79,6 +83,15 @@ func (d *jsonDecoder) decode(eventType, payload []byte, ev *event) error {
 		}
 		ev.kind, ev.stopReason = evMessageStop, v.StopReason
 		return nil
+	case "contentBlockStop":
+		var v struct {
+			ContentBlockIndex int `json:"contentBlockIndex"`
+		}
+		if err := json.Unmarshal(payload, &v); err != nil {
+			return err
+		}
+		ev.kind, ev.index = evBlockStop, v.ContentBlockIndex
+		return nil
 	case "metadata":
 		var v metadataEvent
 		if err := json.Unmarshal(payload, &v); err != nil {
@@ -87,7 +100,7 @@ func (d *jsonDecoder) decode(eventType, payload []byte, ev *event) error {
 		ev.kind, ev.usage = evMetadata, v.Usage
 		return nil
 	}
-	return nil // contentBlockStop, and events added later
+	return nil // events added later
 }
 
 // scanDelta reads {"contentBlockIndex": n, "delta": {"text": "..."} or
@@ -110,17 +123,22 @@ func (d *jsonDecoder) scanDelta(payload []byte, ev *event) error {
 	if ev.index = jsonstr.Index(index); ev.index < 0 {
 		return errMalformedEvent
 	}
-	var text, toolUse []byte
+	var text, toolUse, reasoning []byte
 	if jsonfield.Each(delta, func(k, v []byte) bool {
 		switch string(k) {
 		case "text":
 			text = v
 		case "toolUse":
 			toolUse = v
+		case "reasoningContent":
+			reasoning = v
 		}
 		return true
 	}) != nil {
 		return errMalformedEvent
+	}
+	if reasoning != nil {
+		return d.scanReasoning(reasoning, ev)
 	}
 	if toolUse != nil {
 		if text, err = jsonfield.Get(toolUse, "input"); err != nil {
@@ -132,6 +150,34 @@ func (d *jsonDecoder) scanDelta(payload []byte, ev *event) error {
 		return nil // reasoningContent, citation: no chat.completion field
 	}
 	if ev.text, err = d.unquote(text); err != nil {
+		return errMalformedEvent
+	}
+	return nil
+}
+
+// scanReasoning reads a ReasoningContentBlockDelta: {"text"}, {"signature"} or
+// {"redactedContent"} (API_runtime_ReasoningContentBlockDelta.html).
+func (d *jsonDecoder) scanReasoning(v []byte, ev *event) error {
+	var val []byte
+	if jsonfield.Each(v, func(k, x []byte) bool {
+		switch string(k) {
+		case "text":
+			val = x
+		case "signature":
+			val, ev.signature = x, true
+		case "redactedContent":
+			val, ev.redacted = x, true
+		}
+		return true
+	}) != nil {
+		return errMalformedEvent
+	}
+	ev.reasoning = true
+	if val == nil || string(val) == "null" {
+		return nil
+	}
+	var err error
+	if ev.text, err = d.unquote(val); err != nil {
 		return errMalformedEvent
 	}
 	return nil

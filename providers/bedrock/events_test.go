@@ -17,7 +17,7 @@ func TestScanDelta(t *testing.T) {
 		{`{"contentBlockIndex":0,"delta":{"text":"Hello"},"p":"abc"}`, 0, "Hello", false, false},
 		{`{"p":"x","delta":{"text":"say \"hi\"\n\u00e9\ud83d\ude00"},"contentBlockIndex":12}`, 12, "say \"hi\"\né😀", false, false},
 		{`{"contentBlockIndex":3,"delta":{"toolUse":{"input":"{\"city\":"}}}`, 3, `{"city":`, true, false},
-		{`{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"hmm"}}}`, 0, "", false, false},
+		{`{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"hmm"}}}`, 0, "hmm", false, false},
 		{`{"contentBlockIndex":0,"delta":{"text":null}}`, 0, "", false, false},
 		{`{"contentBlockIndex":0,"delta":{"toolUse":{}}}`, 0, "", true, false},
 		{`{"contentBlockIndex":-1,"delta":{"text":"x"}}`, 0, "", false, true},
@@ -82,7 +82,8 @@ func FuzzDecodeConverse(f *testing.F) {
 			return // tool input is a JSON value
 		}
 		doc := map[string]any{"stopReason": stop, "metrics": map[string]any{"latencyMs": 42}}
-		content := []any{map[string]any{"text": text}, map[string]any{"reasoningContent": map[string]any{"text": "hm"}},
+		content := []any{map[string]any{"text": text}, map[string]any{"reasoningContent": map[string]any{"reasoningText": map[string]any{"text": text, "signature": id}}},
+			map[string]any{"reasoningContent": map[string]any{"redactedContent": input}},
 			map[string]any{"toolUse": map[string]any{"toolUseId": id, "name": name, "input": json.RawMessage(input)}}, nil}
 		if nullMessage {
 			doc["output"] = map[string]any{"message": nil}

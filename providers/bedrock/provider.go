@@ -18,14 +18,18 @@
 //   - Its cost. A streamed event cost ~6.5 µs and 54 allocations through the
 //     SDK's reader goroutine, channel and decoder (BenchmarkStreamEndToEnd; now
 //     ~0.4 µs and none), a non-streamed call ~62 µs and 319 allocations in its
-//     middleware stack (BenchmarkChatCanned; now ~18 µs and 90, about half of
-//     it the SigV4 signature, against ~9 µs for the OpenAI pass-through).
+//     middleware stack (BenchmarkChatCanned; now ~18 µs and about 100
+//     allocations, about half of it the SigV4 signature, against ~9 µs for the
+//     OpenAI pass-through).
 //
 // The official client still proves the emulated Bedrock in providers/fakes
 // faithful (its tests), and that fake serves this package's tests.
 //
-// request.go and response.go translate OpenAI chat ⇄ Converse (wire.go holds
-// the wire types, answer.go reads the response), stream.go translates the event
+// request.go and response.go translate OpenAI chat ⇄ Converse (request.go
+// writes the request body by hand into a pooled buffer: conversation.go and
+// turns.go the messages, straight from the client's JSON through rawjson.go,
+// settings.go the rest, body.go the pool; wire.go holds the wire types,
+// answer.go reads the response), stream.go translates the event
 // stream (frames.go reads its framing, events.go its payloads), errors.go
 // classifies Bedrock's errors, endpoint.go and transport.go build, sign and send
 // the requests, embeddings.go serves InvokeModel.
@@ -71,6 +75,9 @@ type Config struct {
 	// HTTPClient sends the requests; nil uses providers.NewHTTPClient with a 10s
 	// connect timeout.
 	HTTPClient *http.Client
+	// MaxResponseBytes caps a non-streamed answer (max_response_bytes); 0 is
+	// providers.DefaultMaxResponseBytes. Embeddings answers may be 8 times larger.
+	MaxResponseBytes int64
 }
 
 // Provider speaks to Bedrock Runtime. It is safe for concurrent use.
@@ -81,6 +88,7 @@ type Provider struct {
 	region  string
 	base    string // the endpoint, without a trailing slash
 	headers http.Header
+	limit   providers.ResponseLimit
 }
 
 var (
@@ -134,6 +142,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		region:  awsCfg.Region,
 		base:    base,
 		headers: headers,
+		limit:   providers.ResponseLimit(cfg.MaxResponseBytes),
 	}, nil
 }
 
@@ -161,51 +170,36 @@ func credentialsCache(p aws.CredentialsProvider) aws.CredentialsProvider {
 
 // Chat sends a Converse request.
 func (p *Provider) Chat(ctx context.Context, call *providers.Call) (*providers.Response, error) {
-	cr, body, err := p.translate(call)
+	cr, err := translateRequest(call.Request, call.Model)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, opConverse, call.Model, body, call.Header)
+	resp, err := p.send(ctx, opConverse, call.Model, pooledBody(cr.buf, cr.body), call.Header)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := readBody(resp)
+	raw, err := providers.ReadResponse(resp, p.limit.Chat())
 	if err != nil {
 		return nil, err
 	}
-	return translateResponse(raw, call.Model, cr.jsonTool, providers.NewID("chatcmpl-"), time.Now().Unix())
+	return translateAnswer(raw, call.Model, answerOptions{jsonTool: cr.jsonTool, hideReasoning: call.HideReasoning},
+		providers.NewID("chatcmpl-"), time.Now().Unix())
 }
 
 // ChatStream sends a ConverseStream request; it returns once Bedrock answered 200.
 func (p *Provider) ChatStream(ctx context.Context, call *providers.Call) (providers.Stream, error) {
-	cr, body, err := p.translate(call)
+	cr, err := translateRequest(call.Request, call.Model)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, opConverseStream, call.Model, body, call.Header)
+	resp, err := p.send(ctx, opConverseStream, call.Model, pooledBody(cr.buf, cr.body), call.Header)
 	if err != nil {
 		return nil, err
 	}
-	if ct := resp.Header.Get("Content-Type"); !isMediaType(ct, eventStreamMedia) {
-		resp.Body.Close()
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: resp.StatusCode,
-			Message: fmt.Sprintf("Bedrock answered a stream request with %q, not %s", ct, eventStreamMedia)}
+	if err := checkEventStream(resp); err != nil {
+		return nil, err
 	}
-	return newStream(resp.Body, call.Model, cr.jsonTool, providers.NewID("chatcmpl-"), time.Now().Unix()), nil
-}
-
-func (p *Provider) translate(call *providers.Call) (*converseRequest, []byte, error) {
-	req, err := call.Request.Canonical()
-	if err != nil {
-		return nil, nil, err
-	}
-	cr, err := translateRequest(req, call.Model)
-	if err != nil {
-		return nil, nil, err
-	}
-	body, err := cr.encode()
-	if err != nil {
-		return nil, nil, err
-	}
-	return cr, body, nil
+	st := newStream(resp.Body, call.Model, cr.jsonTool, providers.NewID("chatcmpl-"), time.Now().Unix())
+	st.tr.hideReasoning = call.HideReasoning
+	return st, nil
 }

@@ -19,62 +19,131 @@ const jsonObjectInstruction = "Respond with a single valid JSON object and nothi
 
 // converseRequest is one chat request in Converse terms.
 type converseRequest struct {
-	body converseBody
+	// body is the request body as sent, written in buf, a pooled buffer (body.go).
+	body []byte
+	buf  *[]byte
 	// jsonTool names the synthetic tool that carries a json_schema response (see
 	// responseFormatTool); its input is returned as the message text. Empty when
 	// the request has no json_schema response format.
 	jsonTool string
 }
 
-// translateRequest turns a canonical chat request into a Converse request for model
-// (a model id, an inference profile id, or an ARN).
-func translateRequest(req *providers.ChatRequest, model string) (*converseRequest, error) {
+// translateRequest turns a client's chat request into the Converse request for
+// model (a model id, an inference profile id, or an ARN). The body is written
+// into one buffer: the messages straight from the client's JSON (conversation.go),
+// the rest from the request's other members, which encoding/json decodes as
+// providers.Request.Canonical would (they are a few kilobytes: the settings and
+// the tool definitions).
+func translateRequest(r *providers.Request, model string) (*converseRequest, error) {
+	req, err := headOf(r)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkUnsupported(req); err != nil {
 		return nil, err
 	}
-	out := &converseRequest{}
-	in := &out.body
-	var err error
-	var historyTools []string // tool names the conversation already used
-	if in.System, in.Messages, historyTools, err = translateMessages(req.Messages); err != nil {
+	buf := newBuffer(len(r.Body) + len(r.Body)/8 + 1024)
+	c := conversation{keepReasoning: familyOf(model) == familyClaude, out: *buf}
+	out, err := c.translate(r, req, model)
+	if err != nil {
+		pooledBody(buf, c.out[:0]).release()
 		return nil, err
 	}
-	in.InferenceConfig = translateInference(req)
-	if rf := req.ResponseFormat; rf != nil && rf.Type == "json_object" {
-		in.System = append(in.System, systemBlock{Text: jsonObjectInstruction})
+	out.buf = buf
+	return out, nil
+}
+
+// translate writes the Converse body after the messages were checked.
+func (c *conversation) translate(r *providers.Request, req *providers.ChatRequest, model string) (*converseRequest, error) {
+	c.out = append(c.out, `{"messages":`...)
+	if err := c.writeMessages(r.Messages); err != nil {
+		return nil, err
 	}
+	var s settings
+	s.InferenceConfig = translateInference(req)
+	var instruction string
+	if rf := req.ResponseFormat; rf != nil && rf.Type == "json_object" {
+		instruction = jsonObjectInstruction
+	}
+	c.writeSystem(instruction)
+	out := &converseRequest{}
 	var jsonSpec tool
+	var err error
 	if rf := req.ResponseFormat; rf != nil && rf.Type == "json_schema" {
 		if out.jsonTool, jsonSpec, err = responseFormatTool(rf.JSONSchema, req.Tools); err != nil {
 			return nil, err
 		}
 	}
-	if in.ToolConfig, err = translateTools(req, historyTools, out.jsonTool, jsonSpec); err != nil {
+	if s.ToolConfig, err = translateTools(req, c.used, out.jsonTool, jsonSpec); err != nil {
 		return nil, err
 	}
-	if req.ReasoningEffort != "" {
-		effort, err := reasoningEffort(req.ReasoningEffort)
-		if err != nil {
-			return nil, err
-		}
-		if effort != "" {
-			in.OutputConfig = &outputConfig{Effort: effort}
-		}
+	if err := applyReasoning(req, model, c.unsignedLoop, &s); err != nil {
+		return nil, err
 	}
+	c.out = append(s.append(c.out), '}')
+	out.body = c.out
 	return out, nil
 }
 
-// encode is the request body as sent. Schemas and tool inputs are the client's
-// JSON as written (compacted, without HTML escaping), so numbers stay exact.
-func (c *converseRequest) encode() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(1024)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&c.body); err != nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "encoding the Converse request"}
+// headOf decodes every member of the request but messages, as Canonical would:
+// the tools by readTools, the others by encoding/json, from the body with its
+// messages and tools arrays (which ParseChat found and checked: the messages are
+// a slice of the body, each spelled once and plainly) replaced by empty ones.
+func headOf(r *providers.Request) (*providers.ChatRequest, error) {
+	body := r.Body
+	at := cap(body) - cap(r.Messages)
+	if len(r.Messages) == 0 || at < 0 || at+len(r.Messages) > len(body) || &body[at] != &r.Messages[0] {
+		return nil, &providers.Error{Class: providers.ClassInternal, Message: "the request's messages are not part of its body"}
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+	// The spans of the two arrays, in the order they come.
+	cuts := [][2]int{{at, at + len(r.Messages)}}
+	o, ok := newObject(body[skipSpace(body, 0):])
+	if !ok {
+		return nil, providers.InvalidRequest("", "The request body must be a JSON object.")
+	}
+	base := len(body) - len(o.b)
+	var tools []byte
+	for {
+		name, i, err := o.member()
+		if err != nil {
+			return nil, providers.InvalidRequest("", "Invalid request: the body is not valid JSON.")
+		}
+		if name == nil {
+			break
+		}
+		if base+i == at {
+			o.skipTo(i + len(r.Messages))
+			continue
+		}
+		end, ok := valueEnd(o.b, i)
+		if !ok {
+			return nil, providers.InvalidRequest("", "Invalid request: the body is not valid JSON.")
+		}
+		o.skipTo(end)
+		if string(name) == "tools" {
+			tools = o.b[i:end]
+			cuts = append(cuts, [2]int{base + i, base + end})
+		}
+	}
+	if len(cuts) == 2 && cuts[1][0] < cuts[0][0] {
+		cuts[0], cuts[1] = cuts[1], cuts[0]
+	}
+	shell := make([]byte, 0, len(body)-len(r.Messages)-len(tools)+4)
+	prev := 0
+	for _, c := range cuts {
+		shell = append(append(shell, body[prev:c[0]]...), "[]"...)
+		prev = c[1]
+	}
+	shell = append(shell, body[prev:]...)
+	var req providers.ChatRequest
+	if err := json.Unmarshal(shell, &req); err != nil {
+		return nil, providers.InvalidRequest("", "Invalid request: "+err.Error())
+	}
+	var err error
+	if req.Tools, err = readTools(tools); err != nil {
+		return nil, err
+	}
+	return &req, nil
 }
 
 // checkUnsupported rejects parameters Converse cannot honour, rather than
@@ -134,126 +203,6 @@ func translateInference(req *providers.ChatRequest) *inferenceConfig {
 	return &c
 }
 
-// translateMessages splits the conversation into Converse's system blocks and
-// messages. Converse requires user and assistant turns to alternate, starting with
-// a user turn; OpenAI allows consecutive turns of one role and sends tool results
-// as their own "tool" turns. So consecutive turns of one role merge into one
-// message, and tool results become toolResult blocks of a user turn, placed before
-// any other block of that turn (Anthropic models require tool results first).
-// System and developer messages, wherever they appear, become system blocks in
-// their order. It also returns the tool names the conversation's tool calls used.
-func translateMessages(in []providers.Message) ([]systemBlock, []message, []string, error) {
-	var system []systemBlock
-	msgs := make([]message, 0, len(in))
-	var used []string
-	for i := range in {
-		m := &in[i]
-		var role string
-		var blocks []contentBlock
-		var err error
-		switch m.Role {
-		case "system", "developer":
-			text, err := textOnly(m.Content, m.Role)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			if text != "" {
-				system = append(system, systemBlock{Text: text})
-			}
-			continue
-		case "user":
-			role = "user"
-			blocks, err = userBlocks(m.Content)
-		case "assistant":
-			role = "assistant"
-			blocks, err = assistantBlocks(m)
-			for _, c := range m.ToolCalls {
-				if !slices.Contains(used, c.Function.Name) {
-					used = append(used, c.Function.Name)
-				}
-			}
-		case "tool":
-			role = "user"
-			var text string
-			if text, err = textOnly(m.Content, "tool"); err == nil {
-				blocks = []contentBlock{{ToolResult: &toolResultBlock{ToolUseID: m.ToolCallID,
-					Content: []toolResultContent{{Text: text}}}}}
-			}
-		case "function":
-			return nil, nil, nil, providers.Unsupported("messages", "The deprecated 'function' role is not supported on the Bedrock backend: use tool calls and 'tool' messages.")
-		default:
-			return nil, nil, nil, providers.InvalidRequest("messages", fmt.Sprintf("Invalid value for 'messages[%d].role': %q.", i, m.Role))
-		}
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if len(blocks) == 0 {
-			continue // Converse rejects blank text blocks; an empty turn adds nothing
-		}
-		if n := len(msgs); n > 0 && msgs[n-1].Role == role {
-			msgs[n-1].Content = append(msgs[n-1].Content, blocks...)
-		} else {
-			msgs = append(msgs, message{Role: role, Content: blocks})
-		}
-	}
-	for i := range msgs {
-		if msgs[i].Role == "user" {
-			slices.SortStableFunc(msgs[i].Content, func(a, b contentBlock) int {
-				return toolResultRank(a) - toolResultRank(b)
-			})
-		}
-	}
-	return system, msgs, used, nil
-}
-
-func toolResultRank(b contentBlock) int {
-	if b.ToolResult != nil {
-		return 0
-	}
-	return 1
-}
-
-// textOnly returns the text of a message whose role carries only text.
-func textOnly(c providers.Content, role string) (string, error) {
-	for _, p := range c.Parts {
-		if p.Type != "text" {
-			return "", providers.Unsupported("messages", fmt.Sprintf("Content parts of type %q are not supported in %s messages on the Bedrock backend.", p.Type, role))
-		}
-	}
-	return c.AllText(), nil
-}
-
-func userBlocks(c providers.Content) ([]contentBlock, error) {
-	if !c.IsParts {
-		if c.Text == "" {
-			return nil, nil
-		}
-		return []contentBlock{{Text: c.Text}}, nil
-	}
-	blocks := make([]contentBlock, 0, len(c.Parts))
-	for _, p := range c.Parts {
-		switch p.Type {
-		case "text":
-			if p.Text != "" {
-				blocks = append(blocks, contentBlock{Text: p.Text})
-			}
-		case "image_url":
-			if p.ImageURL == nil {
-				return nil, providers.InvalidRequest("messages", "An 'image_url' content part needs an 'image_url' object.")
-			}
-			img, err := providers.ParseImageURL(p.ImageURL.URL)
-			if err != nil {
-				return nil, err
-			}
-			blocks = append(blocks, contentBlock{Image: &imageBlock{Format: imageFormat(img.MediaType),
-				Source: imageSource{Bytes: img.Data}}})
-		default:
-			return nil, providers.Unsupported("messages", fmt.Sprintf("Content parts of type %q are not supported on the Bedrock backend.", p.Type))
-		}
-	}
-	return blocks, nil
-}
-
 // imageFormat maps the media types ParseImageURL accepts to Converse's formats
 // (API_runtime_ImageBlock.html: png, jpeg, gif, webp).
 func imageFormat(mediaType string) string {
@@ -266,30 +215,6 @@ func imageFormat(mediaType string) string {
 		return "webp"
 	}
 	return "png"
-}
-
-// assistantBlocks keeps the text (or refusal) and turns tool calls into toolUse
-// blocks with the same ids, so that the following tool results still match.
-func assistantBlocks(m *providers.Message) ([]contentBlock, error) {
-	text, err := textOnly(m.Content, "assistant")
-	if err != nil {
-		return nil, err
-	}
-	if text == "" {
-		text = m.Refusal
-	}
-	blocks := make([]contentBlock, 0, 1+len(m.ToolCalls))
-	if text != "" {
-		blocks = append(blocks, contentBlock{Text: text})
-	}
-	for _, c := range m.ToolCalls {
-		input, err := jsonObject([]byte(c.Function.Arguments), true)
-		if err != nil {
-			return nil, providers.InvalidRequest("messages", fmt.Sprintf("The arguments of tool call %q must be a JSON object: %v", c.ID, err))
-		}
-		blocks = append(blocks, contentBlock{ToolUse: &toolUseBlock{ToolUseID: c.ID, Name: c.Function.Name, Input: input}})
-	}
-	return blocks, nil
 }
 
 // translateTools maps tools and tool_choice.
@@ -345,13 +270,16 @@ func translateTools(req *providers.ChatRequest, historyTools []string, jsonTool 
 		if err != nil {
 			return nil, providers.InvalidRequest(fmt.Sprintf("tools[%d].function.parameters", i), "Function parameters must be a JSON Schema object.")
 		}
-		tools = append(tools, tool{ToolSpec: toolSpec{Name: t.Function.Name, Description: t.Function.Description,
+		tools = append(tools, tool{ToolSpec: &toolSpec{Name: t.Function.Name, Description: t.Function.Description,
 			InputSchema: inputSchema{JSON: doc}}})
+		if cc := t.CacheControl; cc != nil {
+			tools = append(tools, tool{CachePoint: cachePoint(cc)})
+		}
 		names = append(names, t.Function.Name)
 	}
 	for _, name := range historyTools {
 		if !slices.Contains(names, name) {
-			tools = append(tools, tool{ToolSpec: toolSpec{Name: name, InputSchema: inputSchema{JSON: anyObjectSchema}}})
+			tools = append(tools, tool{ToolSpec: &toolSpec{Name: name, InputSchema: inputSchema{JSON: anyObjectSchema}}})
 			names = append(names, name)
 		}
 	}
@@ -427,40 +355,7 @@ func responseFormatTool(js *providers.JSONSchema, clientTools []providers.Tool) 
 	if err != nil {
 		return "", tool{}, providers.InvalidRequest("response_format.json_schema.schema", "The response format schema must be a JSON Schema object.")
 	}
-	return name, tool{ToolSpec: toolSpec{Name: name, Description: desc, InputSchema: inputSchema{JSON: doc}}}, nil
-}
-
-// reasoningEffort maps OpenAI's reasoning_effort to outputConfig.effort (low,
-// medium, high, xhigh, max). Bedrock documents the field for models with
-// adjustable effort; others answer a ValidationException.
-func reasoningEffort(e string) (string, error) {
-	switch e {
-	case "none":
-		return "", nil
-	case "minimal":
-		return "low", nil
-	case "low", "medium", "high", "xhigh":
-		return e, nil
-	}
-	return "", providers.InvalidRequest("reasoning_effort", fmt.Sprintf("Invalid value for 'reasoning_effort': %q.", e))
-}
-
-// jsonObject checks that b holds one JSON object and returns it, to be sent as
-// written: a Converse document (tool input, input schema) must be an object, and
-// passing the bytes through keeps every number exact. emptyIsObject lets blank
-// input stand for {} (tool calls without arguments).
-func jsonObject(b []byte, emptyIsObject bool) (json.RawMessage, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 && emptyIsObject {
-		return json.RawMessage("{}"), nil
-	}
-	if !json.Valid(b) {
-		return nil, fmt.Errorf("not valid JSON")
-	}
-	if b[0] != '{' {
-		return nil, fmt.Errorf("not a JSON object")
-	}
-	return b, nil
+	return name, tool{ToolSpec: &toolSpec{Name: name, Description: desc, InputSchema: inputSchema{JSON: doc}}}, nil
 }
 
 // isNull reports whether a raw JSON value is absent or null.

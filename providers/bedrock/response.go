@@ -12,9 +12,21 @@ import (
 // translateResponse turns a Converse response body into an OpenAI chat.completion.
 // Text blocks are concatenated; toolUse blocks become tool calls with their ids and
 // their input as a JSON string, except the synthetic json_schema tool, whose input
-// is the answer's text. Reasoning, citation and other blocks have no place in a
-// chat.completion and are left out.
+// is the answer's text. Reasoning blocks become reasoning_content and (signed)
+// thinking_blocks; citation and other blocks have no place in a chat.completion
+// and are left out.
 func translateResponse(raw []byte, model, jsonTool, id string, created int64) (*providers.Response, error) {
+	return translateAnswer(raw, model, answerOptions{jsonTool: jsonTool}, id, created)
+}
+
+// answerOptions shape a translated answer.
+type answerOptions struct {
+	jsonTool      string
+	hideReasoning bool // Call.HideReasoning
+}
+
+func translateAnswer(raw []byte, model string, opts answerOptions, id string, created int64) (*providers.Response, error) {
+	jsonTool := opts.jsonTool
 	var out converseResponse
 	if err := decodeConverse(raw, &out); err != nil {
 		return nil, &providers.Error{Class: providers.ClassDecode, Err: err, Message: "Bedrock sent an unreadable Converse response"}
@@ -25,9 +37,18 @@ func translateResponse(raw []byte, model, jsonTool, id string, created int64) (*
 	}
 	var text []byte
 	var calls []providers.ToolCall
+	var r reasoningOut
 	for i := range msg.Content {
 		b := &msg.Content[i]
 		switch {
+		case b.ReasoningContent != nil:
+			tb, t, signed := thinkingOf(b.ReasoningContent)
+			if !opts.hideReasoning {
+				r.text += t
+			}
+			if signed {
+				r.blocks = append(r.blocks, tb)
+			}
 		case b.ToolUse != nil:
 			args, err := toolInput(b.ToolUse.Input)
 			if err != nil {
@@ -48,7 +69,7 @@ func translateResponse(raw []byte, model, jsonTool, id string, created int64) (*
 		return nil, err
 	}
 	usage := usageOf(out.Usage)
-	body := appendCompletion(make([]byte, 0, 256+len(text)), id, model, created, text, calls, finish, usage)
+	body := appendCompletion(make([]byte, 0, 256+len(text)+len(r.text)), id, model, created, text, calls, r, finish, usage)
 	return &providers.Response{Body: body, Usage: usage, Model: model}, nil
 }
 
@@ -56,7 +77,7 @@ func translateResponse(raw []byte, model, jsonTool, id string, created int64) (*
 // writes chunks: the same document EncodeCompletion would make, without its
 // reflection (about 3 µs and 7 allocations a response, measured). Content is null
 // when there are tool calls and no text, as OpenAI sends it.
-func appendCompletion(b []byte, id, model string, created int64, text []byte, calls []providers.ToolCall, finish string, u providers.Usage) []byte {
+func appendCompletion(b []byte, id, model string, created int64, text []byte, calls []providers.ToolCall, r reasoningOut, finish string, u providers.Usage) []byte {
 	b = append(b, `{"id":`...)
 	b = providers.AppendJSONString(b, id)
 	b = append(b, `,"object":"chat.completion","created":`...)
@@ -85,6 +106,20 @@ func appendCompletion(b []byte, id, model string, created int64, text []byte, ca
 		}
 		b = append(b, ']')
 	}
+	if r.text != "" {
+		b = append(b, `,"reasoning_content":`...)
+		b = providers.AppendJSONString(b, r.text)
+	}
+	if len(r.blocks) > 0 {
+		b = append(b, `,"thinking_blocks":[`...)
+		for i, tb := range r.blocks {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = providers.AppendThinkingBlock(b, tb)
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `},"finish_reason":`...)
 	b = providers.AppendJSONString(b, finish)
 	b = append(b, `}],"usage":{"prompt_tokens":`...)
@@ -93,9 +128,14 @@ func appendCompletion(b []byte, id, model string, created int64, text []byte, ca
 	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
 	b = append(b, `,"total_tokens":`...)
 	b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
-	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.CachedTokens()), 10)
-	return append(b, "}}}"...)
+	b = providers.AppendUsageDetails(b, u)
+	return append(b, "}}"...)
+}
+
+// reasoningOut is an answer's reasoning: its text and its signed blocks.
+type reasoningOut struct {
+	text   string
+	blocks []providers.ThinkingBlock
 }
 
 // finishReason maps Converse's stopReason (API_runtime_Converse.html, "stopReason")
@@ -126,18 +166,21 @@ func finishReason(r string, toolCalls bool) (string, error) {
 // inputTokens 4 + cacheReadInputTokens 1490 + outputTokens 832 = totalTokens 2326
 // in a recorded metadata event, cline/cline#4683), whereas OpenAI's prompt_tokens
 // includes cached tokens. So prompt_tokens is the sum of all three, and
-// cached_tokens the cache reads.
+// cached_tokens the cache reads; the cache writes are kept apart
+// (cache_write_tokens), which a Messages client reads as
+// cache_creation_input_tokens.
 func usageOf(u *tokenUsage) providers.Usage {
-	prompt, completion, cached := usageCounts(u)
+	prompt, completion, details := usageCounts(u)
 	return providers.Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion,
-		PromptTokensDetails: &providers.PromptTokensDetails{CachedTokens: cached}}
+		PromptTokensDetails: &details}
 }
 
-func usageCounts(u *tokenUsage) (prompt, completion, cached int) {
+func usageCounts(u *tokenUsage) (prompt, completion int, details providers.PromptTokensDetails) {
 	if u == nil {
-		return 0, 0, 0
+		return 0, 0, details
 	}
-	return u.InputTokens + u.CacheReadInputTokens + u.CacheWriteInputTokens, u.OutputTokens, u.CacheReadInputTokens
+	details = providers.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens, CacheWriteTokens: u.CacheWriteInputTokens}
+	return u.InputTokens + u.CacheReadInputTokens + u.CacheWriteInputTokens, u.OutputTokens, details
 }
 
 // toolInput is a tool's input as the JSON OpenAI puts in arguments: the model's

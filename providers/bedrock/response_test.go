@@ -59,7 +59,10 @@ func TestCachedTokensCountAsPrompt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u := resp.Usage; u.PromptTokens != 1994 || u.CompletionTokens != 832 || u.TotalTokens != 2826 || u.CachedTokens() != 1490 {
+	// The writes are kept apart too: a Messages client reads them as
+	// cache_creation_input_tokens.
+	if u := resp.Usage; u.PromptTokens != 1994 || u.CompletionTokens != 832 || u.TotalTokens != 2826 || u.CachedTokens() != 1490 ||
+		u.PromptTokensDetails.CacheWriteTokens != 500 {
 		t.Errorf("usage %+v", u)
 	}
 }

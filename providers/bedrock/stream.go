@@ -68,7 +68,21 @@ func (s *stream) Recv() (providers.Chunk, error) {
 // read reads and decodes the next event; an exception or error message, or the
 // end of the body before the terminal event, is the stream's error.
 func (s *stream) read() error {
-	if err := s.frames.next(&s.f); err != nil {
+	if err := readEvent(s.frames, &s.f); err != nil {
+		return err
+	}
+	if err := s.dec.decode(s.f.eventType, s.f.payload, &s.ev); err != nil {
+		return malformed(s.f.eventType, err)
+	}
+	return nil
+}
+
+// readEvent reads the next message into f and returns nil when it is an event;
+// an exception or error message, a corrupt frame, or the end of the body (every
+// Bedrock stream ends with its terminal event, read by the caller) is the
+// stream's error.
+func readEvent(frames *frameReader, f *frame) error {
+	if err := frames.next(f); err != nil {
 		switch {
 		case err == io.EOF, err == io.ErrUnexpectedEOF:
 			// The body ended before the terminal event, between messages or
@@ -82,12 +96,8 @@ func (s *stream) read() error {
 		}
 		return providers.AsError(err) // reset, canceled, deadline
 	}
-	f := &s.f
 	switch string(f.messageType) {
 	case "event":
-		if err := s.dec.decode(f.eventType, f.payload, &s.ev); err != nil {
-			return malformed(f.eventType, err)
-		}
 		return nil
 	case "exception":
 		return streamException(string(f.exceptionType), f.payload)
@@ -129,6 +139,11 @@ type translator struct {
 	blocks   []toolBlock
 	usage    providers.Usage
 	details  providers.PromptTokensDetails
+	// hideReasoning leaves reasoning_content out (Call.HideReasoning).
+	hideReasoning bool
+	// thinking is the reasoning block being streamed, sent whole when it stops.
+	thinking      *providers.ThinkingBlock
+	thinkingIndex int
 }
 
 type toolBlock struct {
@@ -162,8 +177,11 @@ func (t *translator) translate(ev *event) (providers.Chunk, step, error) {
 		t.blocks = append(t.blocks, toolBlock{block: ev.index, tool: tool})
 		return providers.Chunk{Data: t.enc.ToolCallStart(tool, ev.toolUseID, ev.toolName)}, stepEmit, nil
 	case evDelta:
+		if ev.reasoning {
+			return t.reasoning(ev)
+		}
 		if len(ev.text) == 0 {
-			return providers.Chunk{}, stepSkip, nil // empty text, reasoning, citations
+			return providers.Chunk{}, stepSkip, nil // empty text, citations
 		}
 		if !ev.toolInput {
 			return providers.Chunk{Data: t.enc.Text(jsonstr.View(ev.text))}, stepEmit, nil
@@ -177,6 +195,8 @@ func (t *translator) translate(ev *event) (providers.Chunk, step, error) {
 			return providers.Chunk{Data: t.enc.Text(jsonstr.View(ev.text))}, stepEmit, nil
 		}
 		return providers.Chunk{Data: t.enc.ToolCallArgs(tool, jsonstr.View(ev.text))}, stepEmit, nil
+	case evBlockStop:
+		return t.reasoningStop(ev.index)
 	case evMessageStop:
 		finish, err := finishReason(ev.stopReason, t.nextTool > 0)
 		if err != nil {
@@ -185,9 +205,9 @@ func (t *translator) translate(ev *event) (providers.Chunk, step, error) {
 		return providers.Chunk{Data: t.enc.Finish(finish)}, stepEmit, nil
 	case evMetadata:
 		t.done = true
-		prompt, completion, cached := usageCounts(ev.usage)
+		prompt, completion, details := usageCounts(ev.usage)
 		// The usage lives in the translator, so the chunk's Usage costs nothing.
-		t.details = providers.PromptTokensDetails{CachedTokens: cached}
+		t.details = details
 		t.usage = providers.Usage{PromptTokens: prompt, CompletionTokens: completion,
 			TotalTokens: prompt + completion, PromptTokensDetails: &t.details}
 		return providers.Chunk{Data: t.enc.Usage(t.usage), Usage: &t.usage, UsageOnly: true}, stepEmit, nil

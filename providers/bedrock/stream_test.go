@@ -356,7 +356,7 @@ func TestStreamRefusesOtherMediaTypes(t *testing.T) {
 			Body: closeFunc{Reader: bytes.NewReader(okConverse), close: func() { closed = true }}}, nil
 	})
 	_, err := fx.p.ChatStream(context.Background(), chatCall(t, sonnet, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
-	if e := asError(t, err); e.Class != providers.ClassInternal || !strings.Contains(e.Message, "application/json") || !closed {
+	if e := asError(t, err); e.Class != providers.ClassDecode || !strings.Contains(e.Message, "application/json") || !closed {
 		t.Errorf("got %+v, body closed %v", e, closed)
 	}
 }
@@ -407,9 +407,10 @@ func TestFinishedStreamsGiveTheirConnectionBack(t *testing.T) {
 }
 
 func TestCloseDuringRecv(t *testing.T) {
-	// Close may come from another goroutine while Recv waits for the next event.
+	// Close may come from another goroutine while Recv waits for the next event. The
+	// next event never comes: only Close can end the wait.
 	f := newFake(t, fakes.BedrockOptions{})
-	f.SetChunkDelay(time.Second)
+	f.SetChunkDelay(time.Hour)
 	p, _ := fakeProvider(t, f)
 	s, err := p.ChatStream(context.Background(), chatCall(t, sonnet, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hello there"}]}`))
 	if err != nil {
@@ -419,9 +420,8 @@ func TestCloseDuringRecv(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.AfterFunc(50*time.Millisecond, func() { s.Close() })
-	start := time.Now()
 	_, err = s.Recv()
-	if e := asError(t, err); e.Class != providers.ClassConnection || time.Since(start) > 900*time.Millisecond {
-		t.Errorf("after Close: %+v in %v", e, time.Since(start))
+	if e := asError(t, err); e.Class != providers.ClassConnection {
+		t.Errorf("after Close: %+v", e)
 	}
 }

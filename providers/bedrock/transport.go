@@ -1,11 +1,12 @@
 package bedrock
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -19,10 +20,7 @@ import (
 const (
 	// signingName is the SigV4 service name of bedrock-runtime (the SDK's
 	// endpoint rules sign for "bedrock", not the endpoint prefix).
-	signingName = "bedrock"
-	// maxResponseBytes bounds a buffered response: a Converse answer, or an
-	// embeddings batch of 96 vectors of 1,536 floats.
-	maxResponseBytes = 64 << 20
+	signingName      = "bedrock"
 	eventStreamMedia = "application/vnd.amazon.eventstream"
 )
 
@@ -30,9 +28,11 @@ const (
 // when its status is 200; any other status, and any failure before a response,
 // becomes a classified *providers.Error. The body goes as bytes with a known
 // length: it is hashed for the signature anyway, and a known length spares the
-// transport the race between the response and its last read of the body.
-func (p *Provider) send(ctx context.Context, op, model string, body []byte, extra http.Header) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, operationURL(p.base, model, op), bytes.NewReader(body))
+// transport the race between the response and its last read of the body. send
+// releases the body (its sender's hold) when it returns.
+func (p *Provider) send(ctx context.Context, op, model string, body *requestBody, extra http.Header) (*http.Response, error) {
+	defer body.release()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, operationURL(p.base, model, op), http.NoBody)
 	if err != nil {
 		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "building the Bedrock request"}
 	}
@@ -49,14 +49,17 @@ func (p *Provider) send(ctx context.Context, op, model string, body []byte, extr
 	if op == opInvoke {
 		h.Set("Accept", "application/json")
 	}
+	req.ContentLength = int64(len(body.b)) // signed
 	creds, err := p.credentials(ctx)
 	if err != nil {
 		return nil, classify(err)
 	}
-	sum := sha256.Sum256(body)
+	sum := sha256.Sum256(body.b)
 	if err := p.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), signingName, p.region, time.Now()); err != nil {
 		return nil, &providers.Error{Class: providers.ClassCredential, Err: err, Message: "signing the Bedrock request"}
 	}
+	req.Body = body.open()
+	req.GetBody = func() (io.ReadCloser, error) { return body.open(), nil }
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return nil, classify(err)
@@ -85,13 +88,18 @@ func (p *Provider) credentials(ctx context.Context) (aws.Credentials, error) {
 	return c, nil
 }
 
-// readBody reads and closes a buffered response.
-func readBody(resp *http.Response) ([]byte, error) {
-	return providers.ReadResponse(resp, maxResponseBytes)
-}
-
 // isMediaType reports whether a Content-Type header names the media type want.
 func isMediaType(contentType, want string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && strings.EqualFold(mt, want)
+}
+
+// checkEventStream closes resp and fails unless it is an event stream.
+func checkEventStream(resp *http.Response) error {
+	if ct := resp.Header.Get("Content-Type"); !isMediaType(ct, eventStreamMedia) {
+		resp.Body.Close()
+		return &providers.Error{Class: providers.ClassDecode, Status: resp.StatusCode,
+			Message: fmt.Sprintf("Bedrock answered a stream request with %q, not %s", ct, eventStreamMedia)}
+	}
+	return nil
 }

@@ -14,24 +14,15 @@ import "encoding/json"
 // members this proxy writes or reads are declared; unknown response members
 // (metrics, trace, additionalModelResponseFields, reasoning blocks) are ignored.
 
-// converseBody is the request body of Converse and ConverseStream.
-type converseBody struct {
-	Messages        []message        `json:"messages"`
-	System          []systemBlock    `json:"system,omitempty"`
-	InferenceConfig *inferenceConfig `json:"inferenceConfig,omitempty"`
-	ToolConfig      *toolConfig      `json:"toolConfig,omitempty"`
-	OutputConfig    *outputConfig    `json:"outputConfig,omitempty"`
-}
+// The request body of Converse and ConverseStream is written by hand (request.go,
+// conversation.go, settings.go): messages (of the message and contentBlock types
+// below), system (SystemContentBlocks: text, or a cachePoint), inferenceConfig,
+// toolConfig, outputConfig, additionalModelRequestFields.
 
 // message is one turn; role is "user" or "assistant".
 type message struct {
 	Role    string         `json:"role"`
 	Content []contentBlock `json:"content"`
-}
-
-// systemBlock is a SystemContentBlock union: only its text member is sent.
-type systemBlock struct {
-	Text string `json:"text"`
 }
 
 // contentBlock is the ContentBlock union: exactly one member is set. Converse
@@ -42,6 +33,28 @@ type contentBlock struct {
 	Image      *imageBlock      `json:"image,omitempty"`
 	ToolUse    *toolUseBlock    `json:"toolUse,omitempty"`
 	ToolResult *toolResultBlock `json:"toolResult,omitempty"`
+	// ReasoningContent is a model's reasoning (reasoning.go); CachePoint a
+	// prompt-cache breakpoint (cache.go).
+	ReasoningContent *reasoningBlock  `json:"reasoningContent,omitempty"`
+	CachePoint       *cachePointBlock `json:"cachePoint,omitempty"`
+}
+
+// reasoningBlock is a ReasoningContentBlock union (API_runtime_ReasoningContentBlock.html):
+// reasoningText {text, signature}, or redactedContent (a blob: base64 in JSON).
+type reasoningBlock struct {
+	ReasoningText   *reasoningText `json:"reasoningText,omitempty"`
+	RedactedContent []byte         `json:"redactedContent,omitempty"`
+}
+
+type reasoningText struct {
+	Text      string `json:"text"`
+	Signature string `json:"signature,omitempty"`
+}
+
+// cachePointBlock is a CachePointBlock: type "default", ttl "5m" or "1h".
+type cachePointBlock struct {
+	Type string `json:"type"`
+	TTL  string `json:"ttl,omitempty"`
 }
 
 // imageBlock: format is png, jpeg, gif or webp; source.bytes is a blob, which the
@@ -87,9 +100,10 @@ type toolConfig struct {
 	ToolChoice *toolChoice `json:"toolChoice,omitempty"`
 }
 
-// tool is a Tool union: only toolSpec is sent.
+// tool is a Tool union: toolSpec, or a cachePoint after the tools it caches.
 type tool struct {
-	ToolSpec toolSpec `json:"toolSpec"`
+	ToolSpec   *toolSpec        `json:"toolSpec,omitempty"`
+	CachePoint *cachePointBlock `json:"cachePoint,omitempty"`
 }
 
 type toolSpec struct {

@@ -22,6 +22,9 @@ type AnthropicOptions struct {
 	// ContextWindow makes longer prompts fail with Anthropic's "prompt is too long"
 	// 400 (0 = none).
 	ContextWindow int
+	// MinCacheTokens is the shortest prefix the emulated prompt cache keeps
+	// (0 = DefaultMinCacheTokens).
+	MinCacheTokens int
 }
 
 // Anthropic emulates api.anthropic.com: POST /v1/messages, streamed and not, with
@@ -35,6 +38,7 @@ type AnthropicOptions struct {
 // the stream without message_stop.
 type Anthropic struct {
 	server
+	script *claudeScript
 }
 
 // NewAnthropic starts an emulated Anthropic API on loopback.
@@ -42,10 +46,12 @@ func NewAnthropic(opts AnthropicOptions) *Anthropic {
 	if opts.Name == "" {
 		opts.Name = "anthropic"
 	}
-	return &Anthropic{server: startServer(opts.Name, func(b *Backend) http.Handler {
-		h := &anthropicHandler{b: b, opts: opts}
+	script := &claudeScript{}
+	return &Anthropic{script: script, server: startServer(opts.Name, func(b *Backend) http.Handler {
+		h := &anthropicHandler{b: b, opts: opts, script: script}
 		mux := http.NewServeMux()
 		mux.HandleFunc("POST /v1/messages", h.messages)
+		mux.HandleFunc("POST /v1/messages/count_tokens", h.countTokens)
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			h.error(w, http.StatusNotFound, "not_found_error", "Not Found")
 		})
@@ -57,9 +63,11 @@ func NewAnthropic(opts AnthropicOptions) *Anthropic {
 func (a *Anthropic) BaseURL() string { return a.URL() }
 
 type anthropicHandler struct {
-	b    *Backend
-	opts AnthropicOptions
-	ids  atomic.Int64
+	b      *Backend
+	opts   AnthropicOptions
+	ids    atomic.Int64
+	script *claudeScript
+	cache  promptCache
 }
 
 // The request members the emulator reads (https://platform.claude.com/docs/en/api/messages).
@@ -74,9 +82,14 @@ type anthropicRequest struct {
 	TopP          *float64           `json:"top_p"`
 	TopK          *int               `json:"top_k"`
 	Tools         []struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
+		Name         string          `json:"name"`
+		Description  string          `json:"description"`
+		CacheControl json.RawMessage `json:"cache_control"`
 	} `json:"tools"`
+	Thinking *struct {
+		Type         string `json:"type"`
+		BudgetTokens *int   `json:"budget_tokens"`
+	} `json:"thinking"`
 	ToolChoice *struct {
 		Type string `json:"type"`
 		Name string `json:"name"`
@@ -85,6 +98,7 @@ type anthropicRequest struct {
 		Format *struct {
 			Type string `json:"type"`
 		} `json:"format"`
+		Effort string `json:"effort"`
 	} `json:"output_config"`
 }
 
@@ -105,6 +119,10 @@ type anthropicBlock struct {
 		Type      string `json:"type"`
 		MediaType string `json:"media_type"`
 	} `json:"source"`
+	Thinking     *string         `json:"thinking"`
+	Signature    string          `json:"signature"`
+	Data         string          `json:"data"`
+	CacheControl json.RawMessage `json:"cache_control"`
 }
 
 // turn is one message after consecutive same-role messages are combined, as the
@@ -164,8 +182,16 @@ func (h *anthropicHandler) messages(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	reply, stopSeq := h.reply(p)
 	id := fmt.Sprintf("msg_%s_%d", h.b.Name, h.ids.Add(1))
+	if sc, ok := h.script.next(); ok {
+		h.scripted(w, r, id, &req, p, sc, fault)
+		return
+	}
+	reply, stopSeq := h.reply(p)
+	// The emulated cache sets the counts a responder left unset.
+	if read, write := h.cache.use(anthropicCacheWalk(&req), h.opts.MinCacheTokens, reply.PromptTokens); reply.CachedTokens == 0 && reply.CacheWriteTokens == 0 {
+		reply.CachedTokens, reply.CacheWriteTokens = read, write
+	}
 	if req.Stream {
 		h.stream(w, r, id, req.Model, reply, stopSeq, fault)
 		return
@@ -254,6 +280,9 @@ func (h *anthropicHandler) prompt(req *anthropicRequest, version string) (*Promp
 		return nil, msg
 	}
 	if msg := checkToolPairs(turns, len(req.Tools) > 0); msg != "" {
+		return nil, msg
+	}
+	if msg := checkThinking(req, turns, p); msg != "" {
 		return nil, msg
 	}
 	for _, t := range turns {
@@ -468,11 +497,12 @@ func toolInputObject(args string) json.RawMessage {
 	return json.RawMessage("{}")
 }
 
-// anthropicUsage counts as Anthropic does: input_tokens excludes cache reads.
+// anthropicUsage counts as Anthropic does: input_tokens excludes cache reads and
+// writes.
 func anthropicUsage(r Reply, outputTokens int) map[string]any {
 	return map[string]any{
-		"input_tokens":                max(r.PromptTokens-r.CachedTokens, 0),
-		"cache_creation_input_tokens": 0,
+		"input_tokens":                max(r.PromptTokens-r.CachedTokens-r.CacheWriteTokens, 0),
+		"cache_creation_input_tokens": r.CacheWriteTokens,
 		"cache_read_input_tokens":     r.CachedTokens,
 		"output_tokens":               outputTokens,
 		"service_tier":                "standard",
@@ -481,6 +511,9 @@ func anthropicUsage(r Reply, outputTokens int) map[string]any {
 
 func anthropicMessageBody(id, model string, r Reply, stopSeq string) map[string]any {
 	content := []any{}
+	if r.Reasoning != "" {
+		content = append(content, map[string]any{"type": "thinking", "thinking": r.Reasoning, "signature": ClaudeSignature(r.Reasoning)})
+	}
 	if r.Content != "" {
 		content = append(content, map[string]any{"type": "text", "text": r.Content})
 	}
@@ -538,6 +571,14 @@ func (h *anthropicHandler) stream(w http.ResponseWriter, r *http.Request, id, mo
 	closeBlock := func() {
 		add("content_block_stop", map[string]any{"type": "content_block_stop", "index": index})
 		index++
+	}
+	if reply.Reasoning != "" {
+		openBlock(map[string]any{"type": "thinking", "thinking": ""})
+		for _, piece := range splitWords(reply.Reasoning) {
+			delta(map[string]any{"type": "thinking_delta", "thinking": piece})
+		}
+		delta(map[string]any{"type": "signature_delta", "signature": ClaudeSignature(reply.Reasoning)})
+		closeBlock()
 	}
 	if len(reply.Chunks) > 0 {
 		openBlock(map[string]any{"type": "text", "text": ""})

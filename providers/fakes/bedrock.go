@@ -37,10 +37,15 @@ type BedrockOptions struct {
 	// ContextWindow makes longer prompts fail with Bedrock's "Input is too long"
 	// ValidationException (0 = none).
 	ContextWindow int
+	// MinCacheTokens is the shortest prefix the emulated prompt cache keeps
+	// (0 = DefaultMinCacheTokens).
+	MinCacheTokens int
 }
 
 // Bedrock emulates bedrock-runtime.REGION.amazonaws.com: Converse, ConverseStream
-// (AWS event-stream framing) and InvokeModel for Titan and Cohere embeddings, with
+// (AWS event-stream framing), InvokeModel for Titan and Cohere embeddings,
+// InvokeModel, InvokeModelWithResponseStream and CountTokens for Claude with
+// Anthropic's Messages body (bedrock_invoke.go), with
 // SigV4 verification and Bedrock's error shapes (a {"message"} body, the error
 // code in x-amzn-ErrorType).
 //
@@ -50,7 +55,8 @@ type BedrockOptions struct {
 // that exception event after CutAfter events instead of ending silently.
 type Bedrock struct {
 	server
-	opts BedrockOptions
+	opts   BedrockOptions
+	script *claudeScript
 }
 
 // NewBedrock starts an emulated Bedrock Runtime endpoint on loopback.
@@ -58,13 +64,15 @@ func NewBedrock(opts BedrockOptions) *Bedrock {
 	if opts.Name == "" {
 		opts.Name = "bedrock"
 	}
-	br := &Bedrock{opts: opts}
+	br := &Bedrock{opts: opts, script: &claudeScript{}}
 	br.server = startServer(opts.Name, func(b *Backend) http.Handler {
-		h := &bedrockHandler{b: b, opts: opts, signer: v4.NewSigner()}
+		h := &bedrockHandler{b: b, opts: opts, signer: v4.NewSigner(), script: br.script}
 		mux := http.NewServeMux()
 		mux.HandleFunc("POST /model/{modelId}/converse", h.authorize(h.converse))
 		mux.HandleFunc("POST /model/{modelId}/converse-stream", h.authorize(h.converse))
 		mux.HandleFunc("POST /model/{modelId}/invoke", h.authorize(h.invoke))
+		mux.HandleFunc("POST /model/{modelId}/invoke-with-response-stream", h.authorize(h.invokeStream))
+		mux.HandleFunc("POST /model/{modelId}/count-tokens", h.authorize(h.countTokens))
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			b.admit(r, nil)
 			writeBedrockError(w, http.StatusNotFound, "UnknownOperationException", "", 0)
@@ -81,6 +89,9 @@ type bedrockHandler struct {
 	b      *Backend
 	opts   BedrockOptions
 	signer *v4.Signer
+	script *claudeScript
+	ids    atomic.Int64
+	cache  promptCache
 }
 
 // writeBedrockError writes Bedrock's error response: the code in x-amzn-ErrorType
@@ -246,6 +257,10 @@ func (h *bedrockHandler) converse(w http.ResponseWriter, r *http.Request, body [
 	}
 	p.Model = r.PathValue("modelId")
 	p.Stream = stream
+	if problem := bedrockThinking(&req, p); problem != "" {
+		writeBedrockError(w, http.StatusBadRequest, "ValidationException", problem, 0)
+		return
+	}
 	if h.opts.ContextWindow > 0 && p.PromptTokens() > h.opts.ContextWindow {
 		// The message Bedrock relays from the model (aws-samples/bedrock-chat#95,
 		// continuedev/continue#6005).
@@ -263,11 +278,19 @@ func (h *bedrockHandler) converse(w http.ResponseWriter, r *http.Request, body [
 		}
 	}
 	reply, stop := h.reply(p)
+	// The emulated cache sets the counts a responder left unset.
+	if read, write := h.cache.use(converseCacheWalk(&req), h.opts.MinCacheTokens, reply.PromptTokens); reply.CachedTokens == 0 && reply.CacheWriteTokens == 0 {
+		reply.CachedTokens, reply.CacheWriteTokens = read, write
+	}
 	if stream {
 		h.stream(w, r, reply, stop, fault)
 		return
 	}
 	content := []any{}
+	if reply.Reasoning != "" {
+		content = append(content, map[string]any{"reasoningContent": map[string]any{
+			"reasoningText": map[string]any{"text": reply.Reasoning, "signature": ClaudeSignature(reply.Reasoning)}}})
+	}
 	if reply.Content != "" || len(reply.ToolCalls) == 0 {
 		content = append(content, map[string]any{"text": reply.Content})
 	}
@@ -308,13 +331,14 @@ func (h *bedrockHandler) reply(p *Prompt) (Reply, string) {
 }
 
 // bedrockUsage reports the reply's tokens as Bedrock does: inputTokens without the
-// cache reads, which come separately (cacheReadInputTokens), and totalTokens of all.
+// cache reads and writes, which come separately (cacheReadInputTokens,
+// cacheWriteInputTokens), and totalTokens of all.
 func bedrockUsage(r Reply) map[string]any {
-	input := max(r.PromptTokens-r.CachedTokens, 0)
+	input := max(r.PromptTokens-r.CachedTokens-r.CacheWriteTokens, 0)
 	return map[string]any{
 		"inputTokens": input, "outputTokens": r.CompletionTokens,
-		"totalTokens":          input + r.CachedTokens + r.CompletionTokens,
-		"cacheReadInputTokens": r.CachedTokens, "cacheWriteInputTokens": 0,
+		"totalTokens":          input + r.CachedTokens + r.CacheWriteTokens + r.CompletionTokens,
+		"cacheReadInputTokens": r.CachedTokens, "cacheWriteInputTokens": r.CacheWriteTokens,
 	}
 }
 
@@ -338,6 +362,16 @@ func (h *bedrockHandler) stream(w http.ResponseWriter, r *http.Request, reply Re
 	}
 	events := []event{{"messageStart", map[string]any{"role": "assistant"}}}
 	block := 0
+	if reply.Reasoning != "" {
+		for _, piece := range splitWords(reply.Reasoning) {
+			events = append(events, event{"contentBlockDelta", map[string]any{"contentBlockIndex": block,
+				"delta": map[string]any{"reasoningContent": map[string]any{"text": piece}}}})
+		}
+		events = append(events, event{"contentBlockDelta", map[string]any{"contentBlockIndex": block,
+			"delta": map[string]any{"reasoningContent": map[string]any{"signature": ClaudeSignature(reply.Reasoning)}}}},
+			event{"contentBlockStop", map[string]any{"contentBlockIndex": block}})
+		block++
+	}
 	if len(reply.Chunks) > 0 {
 		for _, piece := range reply.Chunks {
 			events = append(events, event{"contentBlockDelta", map[string]any{"contentBlockIndex": block, "delta": map[string]any{"text": piece}}})
@@ -424,9 +458,11 @@ type converseRequest struct {
 		Content []converseBlock `json:"content"`
 	} `json:"messages"`
 	System []struct {
-		Text *string `json:"text"`
+		Text       *string         `json:"text"`
+		CachePoint json.RawMessage `json:"cachePoint"`
 	} `json:"system"`
-	InferenceConfig *struct {
+	AdditionalModelRequestFields json.RawMessage `json:"additionalModelRequestFields"`
+	InferenceConfig              *struct {
 		MaxTokens     *int     `json:"maxTokens"`
 		Temperature   *float64 `json:"temperature"`
 		TopP          *float64 `json:"topP"`
@@ -441,6 +477,7 @@ type converseRequest struct {
 					JSON json.RawMessage `json:"json"`
 				} `json:"inputSchema"`
 			} `json:"toolSpec"`
+			CachePoint json.RawMessage `json:"cachePoint"`
 		} `json:"tools"`
 		ToolChoice *struct {
 			Auto *struct{} `json:"auto"`
@@ -454,6 +491,7 @@ type converseRequest struct {
 		TextFormat *struct {
 			Type string `json:"type"`
 		} `json:"textFormat"`
+		Effort string `json:"effort"`
 	} `json:"outputConfig"`
 }
 
@@ -478,6 +516,14 @@ type converseBlock struct {
 		} `json:"content"`
 		Status string `json:"status"`
 	} `json:"toolResult"`
+	ReasoningContent *struct {
+		ReasoningText *struct {
+			Text      string `json:"text"`
+			Signature string `json:"signature"`
+		} `json:"reasoningText"`
+		RedactedContent []byte `json:"redactedContent"`
+	} `json:"reasoningContent"`
+	CachePoint json.RawMessage `json:"cachePoint"`
 }
 
 // promptFromConverse reduces a Converse request to a Prompt, checking what Bedrock
@@ -582,6 +628,11 @@ func promptFromConverse(req *converseRequest) (*Prompt, string) {
 					}
 				}
 				p.Turns = append(p.Turns, Turn{Role: "tool", Text: strings.Join(result, ""), ToolCallID: b.ToolResult.ToolUseID})
+			case b.ReasoningContent != nil:
+				if m.Role != "assistant" {
+					return nil, fmt.Sprintf("The reasoningContent block at messages.%d.content.%d must be in an assistant message.", i, j)
+				}
+			case len(b.CachePoint) > 0:
 			default:
 				return nil, fmt.Sprintf("The ContentBlock object at messages.%d.content.%d has no member set.", i, j)
 			}
@@ -606,6 +657,9 @@ func (h *bedrockHandler) invoke(w http.ResponseWriter, r *http.Request, body []b
 	var tokens int
 	var problem string
 	switch {
+	case strings.Contains(model, "anthropic.claude"):
+		h.claude(w, r, model, body, fault, faulty, false)
+		return
 	case strings.Contains(model, "titan-embed"):
 		out, tokens, problem = titanEmbedding(model, body)
 	case strings.Contains(model, "cohere.embed"):

@@ -1,9 +1,11 @@
 package fakes_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,7 +40,30 @@ func bedrockClient(t *testing.T, f *fakes.Bedrock, key, secret, region string) *
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
 		BaseEndpoint: aws.String(f.Endpoint()),
 		Retryer:      aws.NopRetryer{},
+		HTTPClient:   &http.Client{Transport: bufferedBodies{http.DefaultTransport}},
 	})
+}
+
+// bufferedBodies hands the transport a copy of each request body. smithy-go
+// closes the body it built as soon as the transport returns a response; the
+// fake answers as soon as it has read the request, so the transport can still be
+// finishing its write, reads the closed body's EOF as a write error and closes
+// the connection under the event stream being read ("use of closed network
+// connection"). Against the fake on loopback that race is lost now and then.
+type bufferedBodies struct{ http.RoundTripper }
+
+func (b bufferedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return b.RoundTripper.RoundTrip(r)
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r = r.Clone(r.Context())
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return b.RoundTripper.RoundTrip(r)
 }
 
 func newBedrockFake(t *testing.T, opts fakes.BedrockOptions) *fakes.Bedrock {

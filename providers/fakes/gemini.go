@@ -26,6 +26,11 @@ type GeminiOptions struct {
 	Models []string
 	// ContextWindow makes longer prompts fail with Gemini's token-limit error.
 	ContextWindow int
+	// ImplicitCacheMinTokens turns on emulated implicit caching: a request whose
+	// prefix (system instruction and every turn but the last) of at least this
+	// many tokens was seen before reports it as cachedContentTokenCount
+	// (Gemini 2.5 and later cache implicitly; 0 = off).
+	ImplicitCacheMinTokens int
 }
 
 // Gemini emulates both endpoints of Google's generateContent API:
@@ -49,8 +54,9 @@ type GeminiOptions struct {
 // mid-stream, instead of only cutting.
 type Gemini struct {
 	server
-	opts GeminiOptions
-	ids  atomic.Int64
+	opts  GeminiOptions
+	ids   atomic.Int64
+	cache promptCache
 }
 
 // NewGemini starts an emulated Gemini endpoint on loopback.
@@ -166,6 +172,9 @@ func (g *Gemini) serve(w http.ResponseWriter, r *http.Request, b *Backend, verte
 		return
 	}
 	reply := b.reply(p)
+	if g.opts.ImplicitCacheMinTokens > 0 {
+		reply.CachedTokens, _ = g.cache.use(geminiPrefix(req), g.opts.ImplicitCacheMinTokens, reply.PromptTokens)
+	}
 	id := fmt.Sprintf("%s-%d", b.Name, g.ids.Add(1))
 	candidates := max(req.GenerationConfig.CandidateCount, 1)
 	if !stream {
@@ -356,13 +365,16 @@ func geminiEvents(reply Reply, model, id string, candidates int) [][]byte {
 		return mustJSON(map[string]any{"candidates": cands, "usageMetadata": u, "modelVersion": model, "responseId": id})
 	}
 	finish := geminiFinish(reply)
+	var out [][]byte
+	if reply.Reasoning != "" {
+		out = append(out, event([]any{map[string]any{"text": reply.Reasoning, "thought": true}}, ""))
+	}
 	if len(reply.ToolCalls) > 0 {
-		return [][]byte{event(geminiCallParts(reply), finish)}
+		return append(out, event(geminiCallParts(reply), finish))
 	}
 	if len(reply.Chunks) == 0 {
-		return [][]byte{event([]any{map[string]any{"text": ""}}, finish)}
+		return append(out, event([]any{map[string]any{"text": ""}}, finish))
 	}
-	var out [][]byte
 	for i, piece := range reply.Chunks {
 		f := ""
 		if i == len(reply.Chunks)-1 {
@@ -375,10 +387,13 @@ func geminiEvents(reply Reply, model, id string, candidates int) [][]byte {
 
 func geminiResponse(reply Reply, model, id string, candidates int) map[string]any {
 	var parts []any
+	if reply.Reasoning != "" {
+		parts = append(parts, map[string]any{"text": reply.Reasoning, "thought": true})
+	}
 	if len(reply.ToolCalls) > 0 {
-		parts = geminiCallParts(reply)
+		parts = append(parts, geminiCallParts(reply)...)
 	} else {
-		parts = []any{map[string]any{"text": reply.Content}}
+		parts = append(parts, map[string]any{"text": reply.Content})
 	}
 	cands := make([]any, candidates)
 	for i := range cands {
@@ -426,9 +441,12 @@ func geminiFinish(reply Reply) string {
 
 func geminiUsage(r Reply) map[string]any {
 	u := map[string]any{
-		"promptTokenCount": r.PromptTokens, "candidatesTokenCount": r.CompletionTokens,
+		"promptTokenCount": r.PromptTokens, "candidatesTokenCount": r.CompletionTokens - r.ReasoningTokens,
 		"totalTokenCount":     r.PromptTokens + r.CompletionTokens,
 		"promptTokensDetails": []any{map[string]any{"modality": "TEXT", "tokenCount": r.PromptTokens}},
+	}
+	if r.ReasoningTokens > 0 {
+		u["thoughtsTokenCount"] = r.ReasoningTokens
 	}
 	if r.CachedTokens > 0 {
 		u["cachedContentTokenCount"] = r.CachedTokens
@@ -660,6 +678,9 @@ func decodeGeminiRequest(body []byte) (*geminiRequest, error) {
 	if gc.CandidateCount > 8 {
 		return nil, errors.New("* GenerateContentRequest.generation_config.candidate_count: must be at most 8.\n")
 	}
+	if err := checkGeminiThinking(gc.ThinkingConfig); err != nil {
+		return nil, err
+	}
 	return &req, nil
 }
 
@@ -776,6 +797,7 @@ func (req *geminiRequest) prompt(model string, stream bool) *Prompt {
 	gc := req.GenerationConfig
 	p := &Prompt{Model: model, MaxTokens: gc.MaxOutputTokens, Stop: gc.StopSequences, Stream: stream,
 		JSON: gc.ResponseMimeType == "application/json"}
+	p.Thinking, p.Effort = geminiThoughts(gc.ThinkingConfig)
 	if si := req.SystemInstruction; si != nil {
 		var texts []string
 		for _, part := range si.Parts {

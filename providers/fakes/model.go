@@ -26,6 +26,10 @@ type Prompt struct {
 	MaxTokens  int
 	Stop       []string
 	Stream     bool
+	// Thinking is set when the request turned the model's reasoning on (each
+	// cloud's own control; reasoning.go); Effort is the level it named, if any.
+	Thinking bool
+	Effort   string
 }
 
 // Turn is one message of the conversation.
@@ -100,6 +104,16 @@ type Reply struct {
 	FinishReason string
 	// PromptTokens, CompletionTokens and CachedTokens override the emulated counts.
 	PromptTokens, CompletionTokens, CachedTokens int
+	// Reasoning is the model's thinking, sent before the answer when the prompt
+	// turned thinking on; Finish fills it in. ReasoningTokens are counted in
+	// CompletionTokens too.
+	Reasoning       string
+	ReasoningTokens int
+	// CacheWriteTokens are the prompt tokens written to the prompt cache, part of
+	// PromptTokens. Only the clouds whose usage has the count report them
+	// (Anthropic, Claude on Bedrock and Vertex, Converse); the others' prompt
+	// count includes them silently, as theirs do.
+	CacheWriteTokens int
 }
 
 // Responder decides the reply to a prompt.
@@ -194,8 +208,14 @@ func (r Reply) Finish(p *Prompt) Reply {
 	if r.PromptTokens == 0 {
 		r.PromptTokens = p.PromptTokens()
 	}
+	if p.Thinking && r.Reasoning == "" {
+		r.Reasoning = thoughtsAbout(p)
+	}
+	if r.Reasoning != "" && r.ReasoningTokens == 0 {
+		r.ReasoningTokens = len(splitWords(r.Reasoning))
+	}
 	if r.CompletionTokens == 0 {
-		r.CompletionTokens = len(r.Chunks)
+		r.CompletionTokens = len(r.Chunks) + r.ReasoningTokens
 		for _, c := range r.ToolCalls {
 			r.CompletionTokens += len(c.Arguments)/4 + 1
 		}

@@ -91,7 +91,7 @@ func (p *Provider) Embed(ctx context.Context, call *providers.EmbedCall) (*provi
 	if err != nil {
 		return nil, err
 	}
-	data, err := readBody(resp)
+	data, err := providers.ReadResponse(resp, p.limit.Embeddings())
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (p *Provider) embedBody(model string, in *providers.EmbeddingRequest) ([]by
 	}
 	body, err := json.Marshal(v)
 	if err != nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "encoding the Gemini embeddings request failed"}
+		return nil, &providers.Error{Class: providers.ClassLocal, Err: err, Message: "encoding the Gemini embeddings request failed"}
 	}
 	return body, nil
 }
@@ -185,7 +185,7 @@ func encodeEmbeddings(vectors []json.RawMessage, tokens int, model string, asBas
 	}
 	body, err := json.Marshal(res)
 	if err != nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "encoding the embeddings response failed"}
+		return nil, &providers.Error{Class: providers.ClassLocal, Err: err, Message: "encoding the embeddings response failed"}
 	}
 	return &providers.Response{Body: body, Usage: res.Usage, Model: model}, nil
 }

@@ -38,9 +38,6 @@ const (
 // Scope of the OAuth2 tokens Vertex AI accepts.
 const Scope = "https://www.googleapis.com/auth/cloud-platform"
 
-// maxResponseBytes bounds a buffered non-streamed response.
-const maxResponseBytes = 256 << 20
-
 // Config of one Gemini API key or one Vertex AI project and location.
 type Config struct {
 	// BaseURL overrides the endpoint root (tests, private endpoints). Default:
@@ -58,7 +55,10 @@ type Config struct {
 	Region  string
 	// Headers are static headers added to every request.
 	Headers map[string]string
-	Client  *http.Client
+	// MaxResponseBytes caps a non-streamed answer (max_response_bytes); 0 is
+	// providers.DefaultMaxResponseBytes. Embeddings answers may be 8 times larger.
+	MaxResponseBytes int64
+	Client           *http.Client
 }
 
 // VertexBaseURL is the Vertex AI endpoint of a location.
@@ -78,6 +78,7 @@ type Provider struct {
 	tokens  auth.TokenProvider
 	headers http.Header
 	client  *http.Client
+	limit   providers.ResponseLimit
 }
 
 var (
@@ -87,7 +88,8 @@ var (
 
 // New returns a Gemini provider.
 func New(cfg Config) (*Provider, error) {
-	p := &Provider{apiKey: cfg.APIKey, tokens: cfg.Tokens, client: cfg.Client, headers: make(http.Header, len(cfg.Headers))}
+	p := &Provider{apiKey: cfg.APIKey, tokens: cfg.Tokens, client: cfg.Client, headers: make(http.Header, len(cfg.Headers)),
+		limit: providers.ResponseLimit(cfg.MaxResponseBytes)}
 	for k, v := range cfg.Headers {
 		p.headers.Set(k, v)
 	}
@@ -126,7 +128,7 @@ func trimModelsPrefix(model string) string { return strings.TrimPrefix(model, "m
 
 // Chat sends a non-streamed chat request.
 func (p *Provider) Chat(ctx context.Context, call *providers.Call) (*providers.Response, error) {
-	body, err := encodeRequest(call.Request, false)
+	body, err := encodeRequest(call.Request, call.Model, call.HideReasoning, false)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +136,7 @@ func (p *Provider) Chat(ctx context.Context, call *providers.Call) (*providers.R
 	if err != nil {
 		return nil, err
 	}
-	data, err := readBody(resp)
+	data, err := providers.ReadResponse(resp, p.limit.Chat())
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +145,7 @@ func (p *Provider) Chat(ctx context.Context, call *providers.Call) (*providers.R
 
 // ChatStream sends a streamed chat request.
 func (p *Provider) ChatStream(ctx context.Context, call *providers.Call) (providers.Stream, error) {
-	body, err := encodeRequest(call.Request, true)
+	body, err := encodeRequest(call.Request, call.Model, call.HideReasoning, true)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +155,7 @@ func (p *Provider) ChatStream(ctx context.Context, call *providers.Call) (provid
 	}
 	if !isEventStream(resp.Header.Get("Content-Type")) {
 		resp.Body.Close()
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: resp.StatusCode,
+		return nil, &providers.Error{Class: providers.ClassDecode, Status: resp.StatusCode,
 			Message: fmt.Sprintf("Gemini answered a stream request with %q", resp.Header.Get("Content-Type"))}
 	}
 	return newStream(resp.Body, call.Model), nil
@@ -193,10 +195,6 @@ func (p *Provider) authorize(ctx context.Context, h http.Header) error {
 	}
 	h.Set("Authorization", "Bearer "+tok.Value)
 	return nil
-}
-
-func readBody(resp *http.Response) ([]byte, error) {
-	return providers.ReadResponse(resp, maxResponseBytes)
 }
 
 func isEventStream(contentType string) bool {

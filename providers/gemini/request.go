@@ -32,9 +32,9 @@ import (
 //     sets responseMimeType application/json;
 //   - n > 1 becomes candidateCount for non-streamed requests; streamed, it is
 //     unsupported (the stream translator speaks for choice 0 only);
-//   - logprobs, top_logprobs, logit_bias, reasoning_effort and
-//     parallel_tool_calls=false have no faithful translation and are refused with
-//     a 400 rather than silently ignored. user and metadata carry no generation
+//   - reasoning_effort becomes thinkingConfig (thinking.go);
+//   - logprobs, top_logprobs, logit_bias and parallel_tool_calls=false have no
+//     faithful translation and are refused with a 400 rather than silently ignored. user and metadata carry no generation
 //     semantics and are dropped.
 
 // translateRequest builds the generateContent body of a chat request.
@@ -60,8 +60,9 @@ func translateRequest(c *providers.ChatRequest, stream bool) (*generateRequest, 
 	return g, nil
 }
 
-// encodeRequest is the generateContent JSON of a call.
-func encodeRequest(r *providers.Request, stream bool) ([]byte, error) {
+// encodeRequest is the generateContent JSON of a call to model; hide is
+// Call.HideReasoning.
+func encodeRequest(r *providers.Request, model string, hide, stream bool) ([]byte, error) {
 	c, err := r.Canonical()
 	if err != nil {
 		return nil, err
@@ -70,11 +71,14 @@ func encodeRequest(r *providers.Request, stream bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := applyThinking(g, c, model, hide); err != nil {
+		return nil, err
+	}
 	body, err := json.Marshal(g)
 	if err != nil {
 		// Only client JSON (schemas, arguments) is embedded raw, and it was
 		// validated; a failure here is a bug, not the caller's fault.
-		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "encoding the Gemini request failed"}
+		return nil, &providers.Error{Class: providers.ClassLocal, Err: err, Message: "encoding the Gemini request failed"}
 	}
 	return body, nil
 }
@@ -87,8 +91,6 @@ func checkUnsupported(c *providers.ChatRequest, stream bool) error {
 		return providers.Unsupported("logprobs", "'logprobs' and 'top_logprobs' are not supported by the Gemini backend.")
 	case len(c.LogitBias) > 0:
 		return providers.Unsupported("logit_bias", "'logit_bias' is not supported by the Gemini backend.")
-	case c.ReasoningEffort != "":
-		return providers.Unsupported("reasoning_effort", "'reasoning_effort' is not supported by the Gemini backend.")
 	case c.ParallelToolCalls != nil && !*c.ParallelToolCalls:
 		return providers.Unsupported("parallel_tool_calls", "Gemini cannot be told to avoid parallel function calls: 'parallel_tool_calls': false is not supported.")
 	case c.Seed != nil && (*c.Seed > math.MaxInt32 || *c.Seed < math.MinInt32):
@@ -196,7 +198,7 @@ func userParts(c providers.Content, i int) ([]part, error) {
 func assistantParts(m providers.Message, i int, names map[string]string) ([]part, error) {
 	parts := make([]part, 0, 1+len(m.ToolCalls))
 	if text := m.Content.AllText(); text != "" {
-		parts = append(parts, part{Text: text})
+		parts = append(parts, part{Text: text, ThoughtSignature: textSignature(m.ThinkingBlocks)})
 	}
 	for j, tc := range m.ToolCalls {
 		args, err := toolArgs(tc.Function.Arguments)
@@ -351,5 +353,5 @@ func translateConfig(c *providers.ChatRequest) (*generationConfig, error) {
 func (g *generationConfig) isZero() bool {
 	return len(g.StopSequences) == 0 && g.ResponseMimeType == "" && g.ResponseJSONSchema == nil &&
 		g.CandidateCount == 0 && g.MaxOutputTokens == 0 && g.Temperature == nil && g.TopP == nil &&
-		g.Seed == nil && g.PresencePenalty == nil && g.FrequencyPenalty == nil
+		g.Seed == nil && g.PresencePenalty == nil && g.FrequencyPenalty == nil && g.ThinkingConfig == nil
 }

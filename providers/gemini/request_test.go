@@ -24,7 +24,7 @@ func TestTranslateRequestGolden(t *testing.T) {
 	for _, name := range []string{"system_multiturn", "tool_round_trip", "images", "json_mode", "json_schema", "stop_max_tokens", "tool_choice_named"} {
 		t.Run(name, func(t *testing.T) {
 			r := parseChat(t, string(readTestdata(t, name+".openai.json")))
-			body, err := encodeRequest(r, false)
+			body, err := encodeRequest(r, "gemini-2.5-flash", false, false)
 			if err != nil {
 				t.Fatalf("encodeRequest: %v", err)
 			}
@@ -122,7 +122,7 @@ func TestTranslateRequestRefusals(t *testing.T) {
 		{"n>1 streamed", `{"model":"m","messages":[{"role":"user","content":"hi"}],"n":2}`, "n", true, true},
 		{"logprobs", `{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true}`, "logprobs", false, true},
 		{"logit_bias", `{"model":"m","messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100}}`, "logit_bias", false, true},
-		{"reasoning_effort", `{"model":"m","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"low"}`, "reasoning_effort", false, true},
+		{"reasoning_effort", `{"model":"m","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"extreme"}`, "reasoning_effort", false, false},
 		{"parallel_tool_calls false", `{"model":"m","messages":[{"role":"user","content":"hi"}],"parallel_tool_calls":false,"tools":[{"type":"function","function":{"name":"f"}}]}`, "parallel_tool_calls", false, true},
 		{"orphan tool result", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"tool","tool_call_id":"x","content":"1"}]}`, "messages[1].tool_call_id", false, false},
 		{"arguments not an object", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"[1]"}}]}]}`, "messages[1].tool_calls[0].function.arguments", false, false},
@@ -133,7 +133,7 @@ func TestTranslateRequestRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := encodeRequest(parseChat(t, tc.body), tc.stream)
+			_, err := encodeRequest(parseChat(t, tc.body), "gemini-2.5-flash", false, tc.stream)
 			var e *providers.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("err = %v, want *providers.Error", err)
@@ -178,7 +178,7 @@ func FuzzTranslateRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		out, err := encodeRequest(r, r.Stream)
+		out, err := encodeRequest(r, "gemini-2.5-flash", false, r.Stream)
 		if err == nil && !json.Valid(out) {
 			t.Fatalf("invalid JSON out: %s", out)
 		}

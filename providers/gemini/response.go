@@ -44,20 +44,20 @@ func translateResponse(body []byte, model string, created int64) (*providers.Res
 	out.Usage = &usage
 	data, err := providers.EncodeCompletion(out)
 	if err != nil {
-		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "encoding the translated response failed"}
+		return nil, &providers.Error{Class: providers.ClassLocal, Err: err, Message: "encoding the translated response failed"}
 	}
 	return &providers.Response{Body: data, Usage: usage, Model: model}, nil
 }
 
 func translateCandidate(c *candidate, responseID string) providers.Choice {
 	msg := providers.Message{Role: "assistant"}
-	var text strings.Builder
+	var text, thoughts strings.Builder
 	for i := range c.Content.Parts {
 		p := &c.Content.Parts[i]
 		switch {
 		case p.Thought:
-			// A thought summary, sent only when includeThoughts is asked for,
-			// which this proxy never does; it is not part of the answer.
+			// A thought summary, sent when includeThoughts was asked for.
+			thoughts.WriteString(p.Text)
 		case p.FunctionCall != nil:
 			args := argsString(p.FunctionCall.Args)
 			msg.ToolCalls = append(msg.ToolCalls, providers.ToolCall{
@@ -66,6 +66,9 @@ func translateCandidate(c *candidate, responseID string) providers.Choice {
 			})
 		default:
 			text.WriteString(p.Text)
+			if p.ThoughtSignature != "" {
+				msg.ThinkingBlocks = append(msg.ThinkingBlocks, textSignatureBlock(p.ThoughtSignature))
+			}
 		}
 	}
 	switch {
@@ -74,6 +77,7 @@ func translateCandidate(c *candidate, responseID string) providers.Choice {
 	case len(msg.ToolCalls) > 0:
 		msg.Content = providers.Content{Null: true}
 	}
+	msg.ReasoningContent = thoughts.String()
 	return providers.Choice{Index: c.Index, Message: msg, FinishReason: finishReason(c.FinishReason, len(msg.ToolCalls) > 0)}
 }
 

@@ -39,6 +39,7 @@ type stream struct {
 	view       eventView    // the current event
 	parts      []streamPart // its parts not yet translated
 	args       string       // arguments of the call whose ToolCallStart was sent, next to send
+	textSig    string       // a text part's thought signature, sent next (toolids.go)
 	text       []byte       // unescaped text of the current part
 	tools      int          // function calls so far: the index of the next one
 	finish     string       // the Gemini finishReason, once seen
@@ -53,6 +54,11 @@ func newStream(body io.ReadCloser, model string) *stream {
 
 func (s *stream) Recv() (providers.Chunk, error) {
 	for {
+		if s.textSig != "" {
+			sig := s.textSig
+			s.textSig = ""
+			return providers.Chunk{Data: s.enc.Thinking(textSignatureBlock(sig))}, nil
+		}
 		if len(s.parts) > 0 {
 			data, err := s.nextPart()
 			if err != nil {
@@ -85,7 +91,8 @@ func (s *stream) Recv() (providers.Chunk, error) {
 }
 
 // nextPart translates the next part, or returns nil for a part that says nothing
-// to the client (thought summaries, empty text carrying only a signature).
+// to the client (empty text carrying only a signature). Thought summaries become
+// reasoning_content.
 func (s *stream) nextPart() ([]byte, error) {
 	p := &s.parts[0]
 	switch {
@@ -108,11 +115,14 @@ func (s *stream) nextPart() ([]byte, error) {
 		s.parts = s.parts[1:]
 		s.tools++
 		return s.enc.ToolCallArgs(s.tools-1, args), nil
-	case p.thought || len(p.text) == 0:
+	case len(p.text) == 0:
 		s.parts = s.parts[1:]
-		return nil, nil
+		return nil, s.noteTextSignature(p)
 	default:
 		s.parts = s.parts[1:]
+		if err := s.noteTextSignature(p); err != nil {
+			return nil, err
+		}
 		text := p.text
 		if p.escaped {
 			var ok bool
@@ -120,6 +130,10 @@ func (s *stream) nextPart() ([]byte, error) {
 				return nil, malformed(errMalformed)
 			}
 			text = s.text
+		}
+		if p.thought {
+			// A thought summary (includeThoughts was asked for).
+			return s.enc.Reasoning(jsonstr.View(text)), nil
 		}
 		return s.enc.Text(jsonstr.View(text)), nil
 	}

@@ -1,6 +1,11 @@
 package gemini
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/switchyard/switchyard/internal/jsonstr"
+	"github.com/switchyard/switchyard/providers"
+)
 
 // OpenAI clients match tool results to calls by id; Gemini matches them by function
 // name and order, and older models send no call id at all. The ids given to clients
@@ -68,4 +73,38 @@ func fnvString(h uint64, s string) uint64 {
 		h = fnvByte(h, s[i])
 	}
 	return fnvByte(h, 0) // separator: ("ab","c") and ("a","bc") differ
+}
+
+// Gemini 3 may also sign a text part (the last part of an answer without function
+// calls). Returning that signature is recommended, not required
+// (https://ai.google.dev/gemini-api/docs/thought-signatures), and it has no slot
+// in an OpenAI message but thinking_blocks: it travels there as a block whose
+// signature is providers.GeminiSignature + the signature, which other providers
+// leave out and this one puts back on the message's text part.
+
+func textSignatureBlock(sig string) providers.ThinkingBlock {
+	return providers.ThinkingBlock{Type: "thinking", Signature: providers.GeminiSignature + sig}
+}
+
+// textSignature is the Gemini text-part signature among a message's blocks.
+func textSignature(blocks []providers.ThinkingBlock) string {
+	for _, b := range blocks {
+		if sig, ok := strings.CutPrefix(b.Signature, providers.GeminiSignature); ok && b.Type == "thinking" {
+			return sig
+		}
+	}
+	return ""
+}
+
+// noteTextSignature keeps a non-thought text part's signature for the next chunk.
+func (s *stream) noteTextSignature(p *streamPart) error {
+	if len(p.signature) == 0 || p.thought {
+		return nil
+	}
+	sig, ok := jsonstr.Unescape(nil, p.signature)
+	if !ok {
+		return malformed(errMalformed)
+	}
+	s.textSig = string(sig)
+	return nil
 }

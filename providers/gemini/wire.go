@@ -89,6 +89,16 @@ type generationConfig struct {
 	Seed               *int64          `json:"seed,omitempty"`
 	PresencePenalty    *float64        `json:"presencePenalty,omitempty"`
 	FrequencyPenalty   *float64        `json:"frequencyPenalty,omitempty"`
+	ThinkingConfig     *thinkingConfig `json:"thinkingConfig,omitempty"`
+}
+
+// thinkingConfig (GenerationConfig.thinkingConfig): thinkingBudget for Gemini
+// 2.5, thinkingLevel for Gemini 3 (never both: a 400), and includeThoughts to get
+// the thought summaries back as parts with thought=true.
+type thinkingConfig struct {
+	ThinkingBudget  *int   `json:"thinkingBudget,omitempty"`
+	ThinkingLevel   string `json:"thinkingLevel,omitempty"`
+	IncludeThoughts bool   `json:"includeThoughts,omitempty"`
 }
 
 // generateResponse is a generateContent answer, and each event of a stream (a

@@ -31,9 +31,6 @@ type Endpoint interface {
 	Authorize(ctx context.Context, h http.Header) error
 }
 
-// maxResponseBytes bounds a buffered non-streamed response (large embedding batches).
-const maxResponseBytes = 256 << 20
-
 // Config of an OpenAI-compatible provider.
 type Config struct {
 	// BaseURL is the API root, e.g. https://api.openai.com/v1.
@@ -42,7 +39,10 @@ type Config struct {
 	APIKey string
 	// Headers are static headers added to every request.
 	Headers map[string]string
-	Client  *http.Client
+	// MaxResponseBytes caps a non-streamed answer (max_response_bytes); 0 is
+	// providers.DefaultMaxResponseBytes. Embeddings answers may be 8 times larger.
+	MaxResponseBytes int64
+	Client           *http.Client
 }
 
 // Provider speaks the OpenAI Chat Completions and Embeddings APIs.
@@ -50,6 +50,7 @@ type Provider struct {
 	endpoint Endpoint
 	headers  http.Header
 	client   *http.Client
+	limit    providers.ResponseLimit
 }
 
 var (
@@ -59,16 +60,18 @@ var (
 
 // New returns an OpenAI-compatible provider.
 func New(cfg Config) *Provider {
-	return NewWithEndpoint(&bearerEndpoint{base: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.APIKey}, cfg.Headers, cfg.Client)
+	return NewWithEndpoint(&bearerEndpoint{base: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.APIKey}, cfg.Headers, cfg.Client,
+		cfg.MaxResponseBytes)
 }
 
-// NewWithEndpoint returns a pass-through provider with custom URLs and auth.
-func NewWithEndpoint(ep Endpoint, headers map[string]string, client *http.Client) *Provider {
+// NewWithEndpoint returns a pass-through provider with custom URLs and auth;
+// maxResponse is Config.MaxResponseBytes.
+func NewWithEndpoint(ep Endpoint, headers map[string]string, client *http.Client, maxResponse int64) *Provider {
 	h := make(http.Header, len(headers))
 	for k, v := range headers {
 		h.Set(k, v)
 	}
-	return &Provider{endpoint: ep, headers: h, client: client}
+	return &Provider{endpoint: ep, headers: h, client: client, limit: providers.ResponseLimit(maxResponse)}
 }
 
 type bearerEndpoint struct {
@@ -100,7 +103,7 @@ func (p *Provider) Chat(ctx context.Context, call *providers.Call) (*providers.R
 	if err != nil {
 		return nil, err
 	}
-	return readResponse(resp)
+	return readResponse(resp, p.limit.Chat(), chatCompletion)
 }
 
 // ChatStream forwards a streamed chat request, asking upstream for usage.
@@ -115,7 +118,7 @@ func (p *Provider) ChatStream(ctx context.Context, call *providers.Call) (provid
 	}
 	if !isEventStream(resp.Header.Get("Content-Type")) {
 		resp.Body.Close()
-		return nil, &providers.Error{Class: providers.ClassInternal, Status: resp.StatusCode,
+		return nil, &providers.Error{Class: providers.ClassDecode, Status: resp.StatusCode,
 			Message: fmt.Sprintf("upstream answered a stream request with %q", resp.Header.Get("Content-Type"))}
 	}
 	return newStream(resp.Body), nil
@@ -127,16 +130,16 @@ func (p *Provider) Embed(ctx context.Context, call *providers.EmbedCall) (*provi
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, OpEmbeddings, call.Model, body, call.Header, false)
+	resp, err := p.send(ctx, OpEmbeddings, call.Model, providers.Body{body}, call.Header, false)
 	if err != nil {
 		return nil, err
 	}
-	return readResponse(resp)
+	return readResponse(resp, p.limit.Embeddings(), embeddingsList)
 }
 
 // send posts body and returns a 200 response; any other status becomes an *Error.
-func (p *Provider) send(ctx context.Context, op Operation, model string, body []byte, extra http.Header, stream bool) (*http.Response, error) {
-	req, err := providers.NewPost(ctx, p.endpoint.URL(op, model), body, p.headers, extra, stream)
+func (p *Provider) send(ctx context.Context, op Operation, model string, body providers.Body, extra http.Header, stream bool) (*http.Response, error) {
+	req, err := providers.NewPostBody(ctx, p.endpoint.URL(op, model), body, p.headers, extra, stream)
 	if err != nil {
 		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "building upstream request"}
 	}
@@ -154,8 +157,11 @@ func (p *Provider) send(ctx context.Context, op Operation, model string, body []
 	return resp, nil
 }
 
-func readResponse(resp *http.Response) (*providers.Response, error) {
-	body, err := providers.ReadResponse(resp, maxResponseBytes)
+// readResponse reads a 200 answer of at most limit bytes, which must be the document
+// asked for: anything else (an HTML page of a proxy on the way, a stream, another
+// API's answer) is a decode failure, never relayed as a success.
+func readResponse(resp *http.Response, limit int64, want shape) (*providers.Response, error) {
+	body, err := providers.ReadResponse(resp, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +169,10 @@ func readResponse(resp *http.Response) (*providers.Response, error) {
 	if err != nil {
 		return nil, &providers.Error{Class: providers.ClassDecode, Status: resp.StatusCode, Err: err,
 			Message: "upstream sent an unreadable response"}
+	}
+	if err := want.check(body); err != nil {
+		return nil, &providers.Error{Class: providers.ClassDecode, Status: resp.StatusCode, Err: err,
+			Message: "upstream answered 200 with " + err.Error()}
 	}
 	return &providers.Response{Body: body, Usage: usage, Model: model}, nil
 }

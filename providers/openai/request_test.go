@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/switchyard/switchyard/providers"
@@ -24,8 +25,8 @@ func TestRewriteChat(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, err := rewriteChat(r, "gpt-4o-2024")
-		if err != nil || string(got) != c.want {
-			t.Errorf("rewrite %s\n got %s (%v)\nwant %s", c.in, got, err, c.want)
+		if err != nil || string(got.Bytes()) != c.want {
+			t.Errorf("rewrite %s\n got %s (%v)\nwant %s", c.in, got.Bytes(), err, c.want)
 		}
 	}
 }
@@ -106,5 +107,42 @@ func BenchmarkParseChunk(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = parseChunk(data)
+	}
+}
+
+// agentRequest is an agent-sized chat request (~400 KB): a long history of tool
+// calls whose results are source files, full of escapes; the model is last, as some
+// SDKs write it, so that locating it takes a whole scan.
+func agentRequest(tb testing.TB) []byte {
+	type msg struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	}
+	code := strings.Repeat("func main() {\n\tfmt.Println(\"héllo, wörld\")\n\tif err != nil {\n\t\treturn err\n\t}\n}\n", 18)
+	var msgs []msg
+	for len(msgs) < 300 {
+		msgs = append(msgs, msg{"user", "Look at the next file and fix the bug you find."}, msg{"tool", code})
+	}
+	body, err := json.Marshal(map[string]any{"messages": msgs, "stream": true, "z_model_last": 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return append(body[:len(body)-1], `,"model":"alias"}`...)
+}
+
+// BenchmarkParseRewriteAgent is what the pass-through path does to a 400 KB request
+// body: parse it (ParseChat) and rewrite it for the target (rewriteChat).
+func BenchmarkParseRewriteAgent(b *testing.B) {
+	body := agentRequest(b)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := providers.ParseChat(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := rewriteChat(r, "gpt-4o-2024-08-06"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/switchyard/switchyard/internal/jsonfield"
+	"github.com/switchyard/switchyard/internal/jsonscan"
 	"github.com/switchyard/switchyard/providers"
 	"github.com/switchyard/switchyard/providers/sse"
 )
@@ -37,13 +38,19 @@ func (s *stream) Recv() (providers.Chunk, error) {
 }
 
 // parseChunk classifies one event's data: the terminal [DONE], an error event, or a
-// chunk, decoding usage when the chunk carries it.
+// chunk, decoding usage when the chunk carries it. A chunk that is not valid JSON,
+// or not a chat.completion.chunk, is a decode failure: relayed, it would break the
+// client's parser in the middle of an answer that looked successful.
 func parseChunk(data []byte) (providers.Chunk, error) {
 	if bytes.Equal(data, doneMarker) {
 		return providers.Chunk{}, io.EOF
 	}
+	if !jsonscan.Valid(data) {
+		return providers.Chunk{}, &providers.Error{Class: providers.ClassDecode,
+			Message: "upstream sent a stream event that is not valid JSON"}
+	}
 	chunk := providers.Chunk{Data: data}
-	var usage, choices, errVal []byte
+	var usage, choices, errVal, object []byte
 	err := jsonfield.Each(data, func(key, v []byte) bool {
 		switch string(key) {
 		case "usage":
@@ -52,6 +59,8 @@ func parseChunk(data []byte) (providers.Chunk, error) {
 			choices = v
 		case "error":
 			errVal = v
+		case "object":
+			object = v
 		}
 		return true
 	})
@@ -61,6 +70,10 @@ func parseChunk(data []byte) (providers.Chunk, error) {
 	}
 	if len(errVal) > 0 && errVal[0] == '{' {
 		return providers.Chunk{}, streamError(data)
+	}
+	if err := chunkShape.verify(choices, object); err != nil {
+		return providers.Chunk{}, &providers.Error{Class: providers.ClassDecode, Err: err,
+			Message: "upstream sent " + err.Error()}
 	}
 	if len(usage) > 0 && usage[0] == '{' {
 		var u providers.Usage

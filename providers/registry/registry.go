@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/switchyard/switchyard/config"
+	"github.com/switchyard/switchyard/internal/scrub"
 	"github.com/switchyard/switchyard/providers"
 	"github.com/switchyard/switchyard/providers/anthropic"
 	"github.com/switchyard/switchyard/providers/azure"
@@ -26,19 +27,36 @@ type Options struct {
 	// AzureCredential issues Entra ID tokens for azure providers with auth: entra;
 	// nil uses azidentity's default credential chain.
 	AzureCredential azcore.TokenCredential
-	// GoogleTokens issues OAuth2 tokens for gemini providers with auth: google
-	// (Vertex AI); nil uses Google application default credentials.
+	// GoogleTokens issues OAuth2 tokens for gemini and anthropic providers with
+	// auth: google (Vertex AI); nil uses Google application default credentials.
 	GoogleTokens auth.TokenProvider
+	// Secrets is the scrubber of the configuration in force: every provider's errors
+	// are scrubbed of those secrets, besides the provider's own credentials. nil
+	// scrubs the provider's own credentials only.
+	Secrets *scrub.Holder
 }
 
-// New builds the provider of one configuration entry.
+// New builds the provider of one configuration entry. Every error it returns, from
+// any call or stream, is an *providers.Error scrubbed of the entry's credentials and
+// of opts.Secrets.
 func New(pc config.Provider, timeouts config.Timeouts, opts Options) (providers.Provider, error) {
+	own := scrub.New(pc.Secrets())
+	p, err := build(pc, timeouts, opts)
+	if err != nil {
+		return nil, own.Error(err)
+	}
+	return withScrubbing(p, own, opts.Secrets), nil
+}
+
+func build(pc config.Provider, timeouts config.Timeouts, opts Options) (providers.Provider, error) {
 	client := providers.NewHTTPClient(pc.Timeouts.Or(timeouts).Connect)
 	switch pc.Type {
 	case "openai":
-		return openai.New(openai.Config{BaseURL: pc.BaseURL, APIKey: pc.APIKey.Reveal(), Headers: pc.Headers, Client: client}), nil
+		return openai.New(openai.Config{BaseURL: pc.BaseURL, APIKey: pc.APIKey.Reveal(), Headers: pc.Headers, Client: client,
+			MaxResponseBytes: pc.MaxResponseBytes}), nil
 	case "azure":
-		cfg := azure.Config{BaseURL: pc.BaseURL, APIVersion: pc.APIVersion, Headers: pc.Headers, Client: client}
+		cfg := azure.Config{BaseURL: pc.BaseURL, APIVersion: pc.APIVersion, Headers: pc.Headers, Client: client,
+			MaxResponseBytes: pc.MaxResponseBytes}
 		if pc.Auth == "entra" {
 			cred := opts.AzureCredential
 			if cred == nil {
@@ -54,8 +72,12 @@ func New(pc config.Provider, timeouts config.Timeouts, opts Options) (providers.
 		}
 		return azure.New(cfg), nil
 	case "anthropic":
+		if pc.Auth == "google" {
+			return newVertexClaude(pc, client, opts)
+		}
 		return anthropic.New(anthropic.Config{BaseURL: pc.BaseURL, APIKey: pc.APIKey.Reveal(),
-			Version: pc.AnthropicVersion, Beta: pc.AnthropicBeta, Headers: pc.Headers, Client: client}), nil
+			Version: pc.AnthropicVersion, Beta: pc.AnthropicBeta, Headers: pc.Headers, Client: client,
+			MaxResponseBytes: pc.MaxResponseBytes}), nil
 	case "gemini":
 		return newGemini(pc, client, opts)
 	case "bedrock":
@@ -63,7 +85,7 @@ func New(pc config.Provider, timeouts config.Timeouts, opts Options) (providers.
 			Region: pc.Region, Profile: pc.Profile,
 			AccessKeyID: pc.AWSAccessKeyID.Reveal(), SecretAccessKey: pc.AWSSecretAccessKey.Reveal(),
 			SessionToken: pc.AWSSessionToken.Reveal(), RoleARN: pc.RoleARN,
-			BaseURL: pc.BaseURL, Headers: pc.Headers, HTTPClient: client,
+			BaseURL: pc.BaseURL, Headers: pc.Headers, HTTPClient: client, MaxResponseBytes: pc.MaxResponseBytes,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
@@ -90,7 +112,7 @@ func All(cfg *config.Config, opts Options) (map[string]providers.Provider, error
 // google), whose tokens come from application default credentials: a cached,
 // self-refreshing token source (cloud.google.com/go/auth), looked up once here.
 func newGemini(pc config.Provider, client *http.Client, opts Options) (providers.Provider, error) {
-	cfg := gemini.Config{BaseURL: pc.BaseURL, Headers: pc.Headers, Client: client}
+	cfg := gemini.Config{BaseURL: pc.BaseURL, Headers: pc.Headers, Client: client, MaxResponseBytes: pc.MaxResponseBytes}
 	if pc.Auth != "google" {
 		cfg.APIKey = pc.APIKey.Reveal()
 		p, err := gemini.New(cfg)
@@ -100,17 +122,42 @@ func newGemini(pc config.Provider, client *http.Client, opts Options) (providers
 		return p, nil
 	}
 	cfg.Project, cfg.Region = pc.Project, pc.Region
-	cfg.Tokens = opts.GoogleTokens
-	if cfg.Tokens == nil {
-		creds, err := credentials.DetectDefault(&credentials.DetectOptions{Scopes: []string{gemini.Scope}})
-		if err != nil {
-			return nil, fmt.Errorf("provider %q: Google application default credentials: %w", pc.Name, err)
-		}
-		cfg.Tokens = creds
+	tokens, err := googleTokens(pc, opts)
+	if err != nil {
+		return nil, err
 	}
+	cfg.Tokens = tokens
 	p, err := gemini.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
 	}
 	return p, nil
+}
+
+// newVertexClaude builds a provider of Claude on Vertex AI (type anthropic, auth:
+// google): rawPredict for Messages clients and OpenAI clients alike.
+func newVertexClaude(pc config.Provider, client *http.Client, opts Options) (providers.Provider, error) {
+	tokens, err := googleTokens(pc, opts)
+	if err != nil {
+		return nil, err
+	}
+	p, err := anthropic.NewVertex(anthropic.VertexConfig{BaseURL: pc.BaseURL, Project: pc.Project, Region: pc.Region,
+		Tokens: tokens, Beta: pc.AnthropicBeta, Headers: pc.Headers, MaxResponseBytes: pc.MaxResponseBytes, Client: client})
+	if err != nil {
+		return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+	}
+	return p, nil
+}
+
+// googleTokens is the injected token source, else application default
+// credentials: a cached, self-refreshing token source, looked up once here.
+func googleTokens(pc config.Provider, opts Options) (auth.TokenProvider, error) {
+	if opts.GoogleTokens != nil {
+		return opts.GoogleTokens, nil
+	}
+	creds, err := credentials.DetectDefault(&credentials.DetectOptions{Scopes: []string{gemini.Scope}})
+	if err != nil {
+		return nil, fmt.Errorf("provider %q: Google application default credentials: %w", pc.Name, err)
+	}
+	return creds, nil
 }

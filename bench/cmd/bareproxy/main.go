@@ -1,9 +1,6 @@
-// Command bareproxy is the floor the benchmark harness holds Switchyard to: the
-// standard library's httputil.ReverseProxy in front of one upstream, with nothing
-// else. Its only tuning is the one any Go proxy needs to be measured fairly: the
-// transport keeps up to 256 idle connections to the upstream (the default 2 would
-// make it dial for most requests at a concurrency of 64), as Switchyard's does. It
-// has no buffer pool: each copy allocates the ReverseProxy's default 32 KiB buffer.
+// Command bareproxy is the floor the benchmark harness holds Switchyard to
+// (bench/internal/floor): httputil.ReverseProxy with a buffer pool and Switchyard's
+// transport, in front of one upstream, as a process of its own.
 package main
 
 import (
@@ -12,12 +9,13 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/switchyard/switchyard/bench/internal/floor"
 )
 
 func main() {
@@ -29,21 +27,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bareproxy: -upstream must be an absolute URL")
 		os.Exit(2)
 	}
-	transport := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	proxy := &httputil.ReverseProxy{
-		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
-		Transport: transport,
-	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("listening on %s\n", ln.Addr()) // the harness reads the address from here
-	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := &http.Server{Handler: floor.New(target), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
 		stop := make(chan os.Signal, 1)
 		signal.Notify(stop, os.Interrupt, syscall.SIGTERM)

@@ -1,0 +1,46 @@
+package executor
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/switchyard/switchyard/providers"
+)
+
+// ReadBody reads the request body within max_body_bytes and
+// client_timeouts.read_body. Its memory follows the bytes received, not the
+// Content-Length announced.
+func (rec *Record) ReadBody(w http.ResponseWriter) ([]byte, *Error) {
+	cfg := rec.snap.Config
+	limit, timeout := cfg.MaxBodyBytes, cfg.ClientTimeouts.ReadBody
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(timeout))
+	body, err := providers.ReadSized(http.MaxBytesReader(w, rec.r.Body, limit), rec.r.ContentLength, limit)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		var ne net.Error
+		switch {
+		case errors.As(err, &tooLarge):
+			return nil, Errorf(http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "",
+				"Request body exceeds the limit of %d bytes.", limit)
+		case errors.As(err, &ne) && ne.Timeout():
+			// The deadline stays: net/http's discard of the unread body before the
+			// error answer must not wait on the client either.
+			return nil, Errorf(http.StatusRequestTimeout, "invalid_request_error", "request_timeout", "",
+				"The request body did not arrive within %s.", timeout)
+		}
+		return nil, Errorf(http.StatusBadRequest, "invalid_request_error", "", "", "Could not read the request body.")
+	}
+	// Cleared at once: a deadline left on the connection would cancel the request
+	// when the server's background read hits it, mid-stream.
+	_ = rc.SetReadDeadline(time.Time{})
+	if cfg.Log.Bodies {
+		rec.ReqBody = body
+	}
+	return body, nil
+}
+
+// Snapshot is the configuration the request is served under.
+func (rec *Record) Snapshot() *Snapshot { return rec.snap }

@@ -1,0 +1,315 @@
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
+
+// The grammar below is RFC 8259's, as encoding/json's scanner implements it.
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanner walks valid values. With find set, it also notes whether a string of the
+// values it walks (a member name or a string value, at any depth) decodes to find,
+// so that a caller looking for one learns it in the validating pass.
+type scanner struct {
+	find  string
+	found bool
+}
+
+// note records whether the string quoted (valid, quotes included) decodes to find.
+// A string written without escapes is compared in place, an escaped one decoded as
+// far as it matches, without allocating: agents' tool arguments are short escaped
+// strings, by the hundred.
+func (s *scanner) note(quoted []byte, escaped bool) {
+	raw := quoted[1 : len(quoted)-1]
+	if string(raw) == s.find || escaped && decodesTo(raw, s.find) {
+		s.found = true
+	}
+}
+
+// decodesTo reports whether the valid string contents raw decode to the ASCII text
+// find. A byte of 0x80 or above, or a \u escape of a non-ASCII character (a
+// surrogate included), is never part of ASCII text, so decoding one byte per
+// character is exact.
+func decodesTo(raw []byte, find string) bool {
+	k := 0
+	for i := 0; i < len(raw); k++ {
+		if k == len(find) {
+			return false
+		}
+		c := raw[i]
+		i++
+		if c == '\\' {
+			c, i = raw[i], i+1
+			switch c {
+			case 'b':
+				c = '\b'
+			case 'f':
+				c = '\f'
+			case 'n':
+				c = '\n'
+			case 'r':
+				c = '\r'
+			case 't':
+				c = '\t'
+			case 'u':
+				r := hexValue(raw[i])<<12 | hexValue(raw[i+1])<<8 | hexValue(raw[i+2])<<4 | hexValue(raw[i+3])
+				if r >= 0x80 {
+					return false
+				}
+				c, i = byte(r), i+4
+			}
+		}
+		if c != find[k] {
+			return false
+		}
+	}
+	return k == len(find)
+}
+
+// str returns the index after the valid string starting at b[i].
+func (s *scanner) str(b []byte, i int) (int, bool) {
+	end, escaped, ok := skipString(b, i)
+	if ok && s.find != "" && !s.found {
+		s.note(b[i:end], escaped)
+	}
+	return end, ok
+}
+
+// value returns the index after the valid value starting at b[i]; depth is the
+// number of containers around it.
+func (s *scanner) value(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch c := b[i]; c {
+	case '"':
+		return s.str(b, i)
+	case '{':
+		return s.object(b, i, depth+1)
+	case '[':
+		return s.array(b, i, depth+1)
+	case 't':
+		return literal(b, i, "true")
+	case 'f':
+		return literal(b, i, "false")
+	case 'n':
+		return literal(b, i, "null")
+	default:
+		if c == '-' || isDigit(c) {
+			return skipNumber(b, i)
+		}
+		return 0, false
+	}
+}
+
+func (s *scanner) object(b []byte, i, depth int) (int, bool) {
+	if depth > maxDepth {
+		return 0, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return 0, false
+		}
+		end, ok := s.str(b, i)
+		if !ok {
+			return 0, false
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return 0, false
+		}
+		if i, ok = s.value(b, skipSpace(b, i+1), depth); !ok {
+			return 0, false
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+func (s *scanner) array(b []byte, i, depth int) (int, bool) {
+	if depth > maxDepth {
+		return 0, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = s.value(b, i, depth); !ok {
+			return 0, false
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case ']':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// SWAR constants: a byte repeated in every lane of a uint64.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+	quotes  = '"' * lanes01
+	slashes = '\\' * lanes01
+)
+
+// specials marks the bytes of x that need attention inside a string: a quote, a
+// backslash or a control character (below 0x20). The lowest mark is exact (a borrow
+// only marks bytes above a true one falsely), so that TrailingZeros64 finds it.
+func specials(x uint64) uint64 {
+	below20 := (x - 0x20*lanes01) & ^x & lanes80
+	return zeroLane(x^quotes) | zeroLane(x^slashes) | below20
+}
+
+// zeroLane marks the bytes of v that are zero.
+func zeroLane(v uint64) uint64 { return (v - lanes01) & ^v & lanes80 }
+
+// nextSpecial returns the index of the first byte at or after j that needs attention
+// inside a string, or len(b). Eight bytes are looked at a time: strings are most of
+// a chat request, and agents' tool results have an escape every few words.
+func nextSpecial(b []byte, j int) int {
+	for ; j+8 <= len(b); j += 8 {
+		if m := specials(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for j < len(b) && b[j] >= 0x20 && b[j] != '"' && b[j] != '\\' {
+		j++
+	}
+	return j
+}
+
+// skipString returns the index after the valid string starting at b[i] == '"', and
+// whether it contains escapes. Bytes of 0x80 and above are not checked for UTF-8,
+// as encoding/json.Valid does not check them.
+func skipString(b []byte, i int) (end int, escaped, ok bool) {
+	j := i + 1
+	for {
+		if j = nextSpecial(b, j); j >= len(b) {
+			return 0, false, false
+		}
+		switch b[j] {
+		case '"':
+			return j + 1, escaped, true
+		case '\\':
+			escaped = true
+			if j+1 >= len(b) {
+				return 0, false, false
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if j+6 > len(b) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
+					return 0, false, false
+				}
+				j += 6
+			default:
+				return 0, false, false
+			}
+		default: // a control character
+			return 0, false, false
+		}
+	}
+}
+
+// skipNumber returns the index after the number starting at b[i]:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func skipNumber(b []byte, i int) (int, bool) {
+	j := i
+	if b[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(b) && b[j] == '0':
+		j++
+	case j < len(b) && '1' <= b[j] && b[j] <= '9':
+		j = digits(b, j+1)
+	default:
+		return 0, false
+	}
+	if j < len(b) && b[j] == '.' {
+		if j+1 >= len(b) || !isDigit(b[j+1]) {
+			return 0, false
+		}
+		j = digits(b, j+1)
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		if j >= len(b) || !isDigit(b[j]) {
+			return 0, false
+		}
+		j = digits(b, j)
+	}
+	return j, true
+}
+
+func digits(b []byte, j int) int {
+	for j < len(b) && isDigit(b[j]) {
+		j++
+	}
+	return j
+}
+
+func literal(b []byte, i int, word string) (int, bool) {
+	if !bytes.HasPrefix(b[i:], []byte(word)) {
+		return 0, false
+	}
+	return i + len(word), true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// hexValue is the value of the hex digit c.
+func hexValue(c byte) int {
+	switch {
+	case c <= '9':
+		return int(c - '0')
+	case c >= 'a':
+		return int(c - 'a' + 10)
+	}
+	return int(c - 'A' + 10)
+}
+
+func isHex(c byte) bool {
+	return isDigit(c) || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
