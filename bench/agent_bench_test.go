@@ -59,6 +59,13 @@ func BenchmarkAgentMessages(b *testing.B) {
 	runAgent(b, switchyardHandler(b), agentConversation(), formatMessages, "bench-anthropic", benchKey)
 }
 
+// BenchmarkAgentMessagesBedrock is the Anthropic-format conversation translated
+// to Bedrock Converse: the Messages dialect decoded into the canonical request,
+// then encoded for Converse.
+func BenchmarkAgentMessagesBedrock(b *testing.B) {
+	runAgent(b, switchyardHandler(b), agentConversation(), formatMessages, "bench-bedrock", benchKey)
+}
+
 // BenchmarkSmallPassThrough and BenchmarkSmallMessages are a 1 KB request (a
 // system prompt, one tool, one question) in each format on its pass-through
 // path: the fixed cost of a request, where the agent-sized ones show the cost

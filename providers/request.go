@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/switchyard/switchyard/internal/jsonscan"
+	"github.com/switchyard/switchyard/internal/jsonstr"
 )
 
 // Request is one client chat request as it travels through the proxy: the body as
@@ -341,14 +341,14 @@ func NewRequest(c *ChatRequest) (*Request, error) {
 	return r, nil
 }
 
-// jsonString decodes a JSON string as encoding/json does; strings without escapes
-// in valid UTF-8 (nearly all) are taken in place.
+// jsonString decodes a JSON string as encoding/json does: by jsonstr when it is
+// UTF-8 (nearly always), else by encoding/json.
 func jsonString(v []byte) (string, bool) {
 	if len(v) < 2 || v[0] != '"' {
 		return "", false
 	}
-	if raw := v[1 : len(v)-1]; bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		return string(raw), true
+	if s, ok := jsonstr.String(v); ok {
+		return s, true
 	}
 	var s string
 	return s, json.Unmarshal(v, &s) == nil

@@ -11,11 +11,7 @@
 // pass-through and need none of this but the error shape and AppendEvent.
 package anthropic
 
-import (
-	"bytes"
-	"encoding/json"
-	"errors"
-)
+import "encoding/json"
 
 // The wire types. Every JSON name was checked against the API reference and the
 // official SDK (github.com/anthropics/anthropic-sdk-go/v2 v2.15.0: MessageNewParams,
@@ -68,31 +64,6 @@ type Content struct {
 	Text     string
 	Blocks   []Block
 	IsBlocks bool
-}
-
-// UnmarshalJSON reads a string or an array of blocks.
-func (c *Content) UnmarshalJSON(data []byte) error {
-	*c = Content{}
-	data = bytes.TrimSpace(data)
-	switch {
-	case len(data) > 0 && data[0] == '"':
-		return json.Unmarshal(data, &c.Text)
-	case len(data) > 0 && data[0] == '[':
-		c.IsBlocks = true
-		return json.Unmarshal(data, &c.Blocks)
-	}
-	return errors.New("content must be a string or an array of content blocks")
-}
-
-// MarshalJSON writes a string or an array.
-func (c Content) MarshalJSON() ([]byte, error) {
-	if c.IsBlocks {
-		if c.Blocks == nil {
-			return []byte("[]"), nil
-		}
-		return json.Marshal(c.Blocks)
-	}
-	return json.Marshal(c.Text)
 }
 
 // Block is any content block of a request: text, image, document, tool_use,

@@ -135,6 +135,36 @@ func Decode(buf, v []byte) (value, reuse []byte, ok bool) {
 	return out, out, ok
 }
 
+// String decodes a raw JSON string value as encoding/json does, without its
+// reflection, when its contents are UTF-8: in place when they hold no escape. ok
+// is false otherwise; encoding/json replaces bytes that are not UTF-8, and a
+// caller that must take such text asks it.
+func String(v []byte) (string, bool) {
+	s, ok := Contents(v)
+	if !ok {
+		return "", false
+	}
+	escaped, ascii := false, true
+	for _, c := range s {
+		switch {
+		case c < 0x20 || c == '"':
+			return "", false
+		case c == '\\':
+			escaped = true
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.Valid(s) {
+		return "", false
+	}
+	if !escaped {
+		return string(s), true
+	}
+	out, ok := Unescape(make([]byte, 0, len(s)), s)
+	return string(out), ok
+}
+
 // Index reads a non-negative JSON integer (an index, a token count) of at most 18
 // digits without allocating; -1 when v is not one.
 func Index(v []byte) int {

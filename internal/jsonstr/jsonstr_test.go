@@ -44,6 +44,9 @@ func FuzzUnescape(f *testing.F) {
 		if ok && err == nil && utf8.Valid(s) && string(got) != want {
 			t.Fatalf("%q: %q, encoding/json %q", s, got, want)
 		}
+		if str, ok := String(quoted); ok && (err != nil || str != want) {
+			t.Fatalf("String(%q) = %q, encoding/json %q, %v", quoted, str, want, err)
+		}
 	})
 }
 
