@@ -329,7 +329,7 @@ func (r *Request) Canonical() (*ChatRequest, error) {
 
 // NewRequest wraps a canonical request built by the proxy itself (the Responses API).
 func NewRequest(c *ChatRequest) (*Request, error) {
-	body, err := json.Marshal(c)
+	body, err := encodeChat(c)
 	if err != nil {
 		return nil, &Error{Class: ClassLocal, Err: err, Message: "encoding the chat request failed"}
 	}

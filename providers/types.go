@@ -115,17 +115,7 @@ func (c Content) AllText() string {
 
 // MarshalJSON writes a string, an array or null.
 func (c Content) MarshalJSON() ([]byte, error) {
-	switch {
-	case c.IsParts:
-		if c.Parts == nil {
-			return []byte("[]"), nil
-		}
-		return json.Marshal(c.Parts)
-	case c.Null:
-		return []byte("null"), nil
-	default:
-		return json.Marshal(c.Text)
-	}
+	return json.Marshal(c.value())
 }
 
 // UnmarshalJSON reads a string, an array of parts or null.

@@ -144,11 +144,13 @@ func String(v []byte) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	escaped, ascii := false, true
+	escaped, quoted, ascii := false, false, true
 	for _, c := range s {
 		switch {
-		case c < 0x20 || c == '"':
+		case c < 0x20:
 			return "", false
+		case c == '"':
+			quoted = true
 		case c == '\\':
 			escaped = true
 		case c >= utf8.RuneSelf:
@@ -159,7 +161,8 @@ func String(v []byte) (string, bool) {
 		return "", false
 	}
 	if !escaped {
-		return string(s), true
+		// Without escapes a quote is a bare one; with them, Unescape tells.
+		return string(s), !quoted
 	}
 	out, ok := Unescape(make([]byte, 0, len(s)), s)
 	return string(out), ok

@@ -44,8 +44,12 @@ func FuzzUnescape(f *testing.F) {
 		if ok && err == nil && utf8.Valid(s) && string(got) != want {
 			t.Fatalf("%q: %q, encoding/json %q", s, got, want)
 		}
-		if str, ok := String(quoted); ok && (err != nil || str != want) {
+		str, ok := String(quoted)
+		if ok && (err != nil || str != want) {
 			t.Fatalf("String(%q) = %q, encoding/json %q, %v", quoted, str, want, err)
+		}
+		if !ok && err == nil && utf8.Valid(s) {
+			t.Fatalf("String(%q) refused what encoding/json reads as %q", quoted, want)
 		}
 	})
 }
@@ -56,6 +60,21 @@ func BenchmarkUnescape(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf, _ = Unescape(buf[:0], s)
+	}
+}
+
+// String takes every well-formed string, escaped quotes included: what it leaves
+// to encoding/json costs a second pass.
+func TestStringTakesEscapes(t *testing.T) {
+	for raw, want := range map[string]string{`"plain"`: "plain", `"say \"hi\"\n"`: "say \"hi\"\n", `"é \u00e9"`: "é é"} {
+		if got, ok := String([]byte(raw)); !ok || got != want {
+			t.Errorf("String(%s) = %q, %v", raw, got, ok)
+		}
+	}
+	for _, bad := range []string{`"bare " quote"`, "\"tab\there\"", "\"\xff\"", `"x\q"`} {
+		if _, ok := String([]byte(bad)); ok {
+			t.Errorf("String(%q) accepted", bad)
+		}
 	}
 }
 
