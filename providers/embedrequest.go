@@ -1,6 +1,9 @@
 package providers
 
-import "github.com/switchyard/switchyard/internal/jsonscan"
+import (
+	"github.com/switchyard/switchyard/internal/jsonscan"
+	"github.com/switchyard/switchyard/internal/jsonstr"
+)
 
 // embeddingMembers are the members of an embeddings request the proxy or a
 // translating provider reads; model is rewritten on pass-through.
@@ -19,17 +22,17 @@ func ParseEmbeddings(body []byte) (*EmbeddingRequest, error) {
 		ok := true
 		switch string(name) {
 		case "model":
-			req.Model, ok = jsonString(v)
+			req.Model, ok = jsonstr.String(v)
 		case "input":
 			_ = req.Input.UnmarshalJSON(v) // keeps any shape raw; translators refuse what they cannot send
 		case "encoding_format":
-			req.EncodingFormat, ok = jsonString(v)
+			req.EncodingFormat, ok = jsonstr.String(v)
 		case "dimensions":
 			var n int
 			n, ok = jsonInt(v)
 			req.Dimensions = &n
 		case "user":
-			req.User, ok = jsonString(v)
+			req.User, ok = jsonstr.String(v)
 		}
 		if !ok {
 			return InvalidRequest(string(name), "Invalid type for '"+string(name)+"'.")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
+
+	"github.com/switchyard/switchyard/internal/jsonfield"
 )
 
 // Messenger is the optional capability of providers whose targets speak Anthropic's
@@ -44,6 +46,10 @@ type MessagesCall struct {
 	// before editing; it is never modified. Whether the upstream streams is the
 	// method's decision (Messages or MessagesStream), whatever "stream" says.
 	Body []byte
+	// Layout, when set, is where Body's top-level members lie (at least "model"
+	// and "stream"), noted by the dialect's own pass over it, so that a native
+	// provider edits Body without a second pass over hundreds of kilobytes.
+	Layout *jsonfield.Layout
 	// Model is the upstream model id of the target.
 	Model string
 	// Beta are the client's anthropic-beta flags, one per element. Providers send

@@ -108,8 +108,8 @@ func MessageHead(body []byte) (u MessagesUsage, model string, err error) {
 		case "type":
 			isMessage = string(v) == `"message"`
 		case "model":
-			if s, _, ok := jsonstr.Decode(nil, v); ok {
-				model = string(s)
+			if s, ok := jsonstr.String(v); ok {
+				model = s
 			}
 		case "usage":
 			bad = readUsage(v, &u)

@@ -115,7 +115,7 @@ func (r *Request) member(name, v []byte) error {
 	var ok bool
 	switch string(name) {
 	case "model":
-		r.Model, ok = jsonString(v)
+		r.Model, ok = jsonstr.String(v)
 	case "stream":
 		r.Stream, ok = jsonBool(v)
 	case "stream_options":
@@ -170,7 +170,7 @@ func (r *Request) streamOptions(v []byte) error {
 func (r *Request) metadata(v []byte) error {
 	err := jsonscan.Members(v, metadataMembers, func(name, v []byte) error {
 		if string(name) == "tags" {
-			r.Tags, _ = jsonString(v)
+			r.Tags, _ = jsonstr.String(v)
 		}
 		return nil
 	})
@@ -339,19 +339,6 @@ func NewRequest(c *ChatRequest) (*Request, error) {
 	}
 	r.once.Do(func() { r.canonical = c })
 	return r, nil
-}
-
-// jsonString decodes a JSON string as encoding/json does: by jsonstr when it is
-// UTF-8 (nearly always), else by encoding/json.
-func jsonString(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' {
-		return "", false
-	}
-	if s, ok := jsonstr.String(v); ok {
-		return s, true
-	}
-	var s string
-	return s, json.Unmarshal(v, &s) == nil
 }
 
 func jsonBool(v []byte) (b, ok bool) {

@@ -23,6 +23,8 @@ type Head struct {
 	Tools bool
 	// messages is the raw conversation, searched for images when asked.
 	messages []byte
+	// layout locates model and stream in the body, for native targets' edit.
+	layout jsonfield.Layout
 }
 
 // Images reports whether a turn, or a tool result in one, holds an image block
@@ -40,14 +42,17 @@ func ReadHead(body []byte, count bool) (*Head, error) {
 	var h Head
 	var model, maxTokens, messages []byte
 	err := eachMember(body, func(k, v []byte) error {
+		h.layout.NoteEnd(body, v)
 		switch string(k) {
 		case "model":
 			model = v
+			h.layout.Note(body, k, v)
 		case "max_tokens":
 			maxTokens = v
 		case "messages":
 			messages = v
 		case "stream":
+			h.layout.Note(body, k, v)
 			switch string(v) {
 			case "true":
 				h.Stream = true
@@ -176,11 +181,11 @@ func stringIs(v []byte, s string) bool {
 }
 
 func stringValue(v []byte, name string) (string, error) {
-	out, _, ok := jsonstr.Decode(nil, v)
+	out, ok := jsonstr.String(v)
 	if !ok {
 		return "", invalid("%s: Input should be a valid string", name)
 	}
-	return string(out), nil
+	return out, nil
 }
 
 func isNull(v []byte) bool { return string(v) == "null" }

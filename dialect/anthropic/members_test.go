@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -205,9 +206,15 @@ func FuzzOneMeaning(f *testing.F) {
 				t.Fatalf("encoding/json sees an image the head does not: %q", body)
 			}
 		}
-		sent, err := jsonfield.Set(body, "model", []byte(`"upstream-model"`))
-		if err != nil {
-			t.Fatalf("an accepted body cannot be edited: %v", err)
+		// What a native target is sent: the body edited at the layout the head
+		// noted (model, and stream as decided), which must be the edit a full
+		// pass over the body makes.
+		edits := []jsonfield.Edit{{Key: "model", Value: []byte(`"upstream-model"`), Add: true},
+			{Key: "stream", Value: []byte(strconv.FormatBool(h.Stream)), Add: h.Stream}}
+		sent := bytes.Join(jsonfield.SpliceAt(body, h.layout, edits...), nil)
+		found, err := jsonfield.Apply(body, edits...)
+		if err != nil || !bytes.Equal(sent, found) {
+			t.Fatalf("edited at the head's layout %q, by a pass of its own %q (%v)", sent, found, err)
 		}
 		want.Model = "upstream-model"
 		for name, got := range map[string]readView{"encoding/json": goView(t, sent),

@@ -144,6 +144,7 @@ func (d *Dialect) serveMessages(w http.ResponseWriter, rec *executor.Record) {
 		return
 	}
 	defer d.exe.Settle(rec, a)
+	layout := &head.layout
 	if limit := a.Decision.MaxTokens; limit > 0 && head.MaxTokens > limit {
 		// A rule's cap binds what goes upstream, natively and translated alike.
 		var err error
@@ -151,11 +152,12 @@ func (d *Dialect) serveMessages(w http.ResponseWriter, rec *executor.Record) {
 			rec.Fail(w, clientError(err))
 			return
 		}
+		layout = nil // a new body: the provider finds its members itself
 	}
 	if a.Rate.Allowed {
 		executor.SetRateHeaders(w.Header(), &a.Rate)
 	}
-	call := &providers.MessagesCall{Body: body, Beta: providers.SplitBeta(r.Header.Values("Anthropic-Beta"))}
+	call := &providers.MessagesCall{Body: body, Layout: layout, Beta: providers.SplitBeta(r.Header.Values("Anthropic-Beta"))}
 	if log := d.exe.Log(); log.Core().Enabled(zap.DebugLevel) {
 		call.DroppedBeta = func(flags []string) {
 			log.Debug("anthropic-beta flags the target's cloud does not take were left out", zap.Strings("flags", flags))

@@ -91,57 +91,90 @@ type Edit struct {
 // Apply returns a copy of obj with the edits made, in one pass over its members
 // and one copy; obj is not modified. At most 64 edits.
 func Apply(obj []byte, edits ...Edit) ([]byte, error) {
-	type span struct{ start, end, edit int }
-	var spans []span
-	var seen uint64
-	last := 0
+	pieces, err := Splice(obj, edits...)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Join(pieces, nil), nil
+}
+
+// Splice is Apply without the copy: obj with the edits made, in pieces to be sent
+// one after another, every byte of obj in place (slices of it) and the new values
+// between them. For a body of hundreds of kilobytes whose model alone changes.
+func Splice(obj []byte, edits ...Edit) ([][]byte, error) {
+	var at Layout
 	err := Each(obj, func(k, v []byte) bool {
-		off := offset(obj, v)
-		for i := range edits {
-			if string(k) == edits[i].Key {
-				spans = append(spans, span{off, off + len(v), i})
-				seen |= 1 << i
-				break
-			}
-		}
-		last = off + len(v)
+		at.Note(obj, k, v)
 		return true
 	})
 	if err != nil {
 		return nil, err
 	}
-	size := len(obj)
-	for _, s := range spans {
-		size += len(edits[s.edit].Value) - (s.end - s.start)
+	return SpliceAt(obj, at, edits...), nil
+}
+
+// Layout is where the members of an object lie, noted by a caller's own pass over
+// it (Note), so that SpliceAt edits it without a second pass.
+type Layout struct {
+	spans []span
+	// last is the offset just past the last member's value; 0 for no member.
+	last int
+}
+
+type span struct {
+	key        []byte // a slice of the object
+	start, end int
+}
+
+// Note records member k of obj, whose raw name k and value v are slices of obj.
+func (l *Layout) Note(obj, k, v []byte) {
+	if l.spans == nil {
+		l.spans = make([]span, 0, 4)
 	}
-	for i, e := range edits {
-		if e.Add && seen&(1<<i) == 0 {
-			size += len(e.Key) + len(e.Value) + 4
+	off := offset(obj, v)
+	l.spans = append(l.spans, span{k, off, off + len(v)})
+	l.last = off + len(v)
+}
+
+// NoteEnd records the end of the last member of obj, v its raw value, for a
+// caller that notes only the members it will edit.
+func (l *Layout) NoteEnd(obj, v []byte) { l.last = offset(obj, v) + len(v) }
+
+// SpliceAt is Splice of obj, whose members at located. At most 64 edits.
+func SpliceAt(obj []byte, at Layout, edits ...Edit) [][]byte {
+	var seen uint64
+	pieces := make([][]byte, 0, 2*len(at.spans)+3)
+	prev, members := 0, at.last > 0
+	for _, s := range at.spans {
+		for i := range edits {
+			if string(s.key) == edits[i].Key {
+				pieces = append(pieces, obj[prev:s.start:s.start], edits[i].Value)
+				prev = s.end
+				seen |= 1 << i
+				break
+			}
 		}
 	}
-	out := make([]byte, 0, size)
-	prev, members := 0, last > 0
-	for _, s := range spans {
-		out = append(out, obj[prev:s.start]...)
-		out = append(out, edits[s.edit].Value...)
-		prev = s.end
-	}
-	tail := last
+	tail := at.last
 	if !members { // empty object: members go after '{'
 		tail = bytes.IndexByte(obj, '{') + 1
 	}
-	out = append(out, obj[prev:tail]...)
+	pieces = append(pieces, obj[prev:tail:tail])
+	var added []byte
 	for i, e := range edits {
 		if !e.Add || seen&(1<<i) != 0 {
 			continue
 		}
 		if members {
-			out = append(out, ',')
+			added = append(added, ',')
 		}
-		out = appendKV(out, e.Key, e.Value)
+		added = appendKV(added, e.Key, e.Value)
 		members = true
 	}
-	return append(out, obj[tail:]...), nil
+	if len(added) > 0 {
+		pieces = append(pieces, added)
+	}
+	return append(pieces, obj[tail:])
 }
 
 // Delete returns a copy of obj without the member key (every occurrence).

@@ -136,9 +136,9 @@ func Decode(buf, v []byte) (value, reuse []byte, ok bool) {
 }
 
 // String decodes a raw JSON string value as encoding/json does, without its
-// reflection, when its contents are UTF-8: in place when they hold no escape. ok
-// is false otherwise; encoding/json replaces bytes that are not UTF-8, and a
-// caller that must take such text asks it.
+// reflection: in place when it holds no escape, and with each byte that is not
+// UTF-8 replaced by U+FFFD, as encoding/json replaces it. ok is false for what is
+// not a well-formed JSON string.
 func String(v []byte) (string, bool) {
 	s, ok := Contents(v)
 	if !ok {
@@ -157,15 +157,35 @@ func String(v []byte) (string, bool) {
 			ascii = false
 		}
 	}
-	if !ascii && !utf8.Valid(s) {
+	out := s
+	if escaped {
+		// Unescape refuses a bare quote; its escapes write whole UTF-8 sequences.
+		if out, ok = Unescape(make([]byte, 0, len(s)), s); !ok {
+			return "", false
+		}
+	} else if quoted {
 		return "", false
 	}
-	if !escaped {
-		// Without escapes a quote is a bare one; with them, Unescape tells.
-		return string(s), !quoted
+	if !ascii && !utf8.Valid(out) {
+		return replaceInvalid(out), true
 	}
-	out, ok := Unescape(make([]byte, 0, len(s)), s)
-	return string(out), ok
+	return string(out), true
+}
+
+// replaceInvalid is b with each byte that begins no UTF-8 sequence as U+FFFD, as
+// encoding/json decodes it.
+func replaceInvalid(b []byte) string {
+	out := make([]byte, 0, len(b)+8)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return string(out)
 }
 
 // Index reads a non-negative JSON integer (an index, a token count) of at most 18

@@ -44,12 +44,10 @@ func FuzzUnescape(f *testing.F) {
 		if ok && err == nil && utf8.Valid(s) && string(got) != want {
 			t.Fatalf("%q: %q, encoding/json %q", s, got, want)
 		}
+		// String, unlike Unescape, decodes every input exactly as encoding/json.
 		str, ok := String(quoted)
-		if ok && (err != nil || str != want) {
-			t.Fatalf("String(%q) = %q, encoding/json %q, %v", quoted, str, want, err)
-		}
-		if !ok && err == nil && utf8.Valid(s) {
-			t.Fatalf("String(%q) refused what encoding/json reads as %q", quoted, want)
+		if ok != (err == nil) || str != want {
+			t.Fatalf("String(%q) = %q, %v; encoding/json %q, %v", quoted, str, ok, want, err)
 		}
 	})
 }
@@ -71,7 +69,10 @@ func TestStringTakesEscapes(t *testing.T) {
 			t.Errorf("String(%s) = %q, %v", raw, got, ok)
 		}
 	}
-	for _, bad := range []string{`"bare " quote"`, "\"tab\there\"", "\"\xff\"", `"x\q"`} {
+	if got, ok := String([]byte("\"a\xffb \xe2\x82 \\u00e9\"")); !ok || got != "a\uFFFDb \uFFFD\uFFFD é" {
+		t.Errorf("invalid UTF-8: %q, %v", got, ok)
+	}
+	for _, bad := range []string{`"bare " quote"`, "\"tab\there\"", `"x\q"`} {
 		if _, ok := String([]byte(bad)); ok {
 			t.Errorf("String(%q) accepted", bad)
 		}

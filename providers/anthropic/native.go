@@ -30,7 +30,7 @@ func (p *Provider) SpeaksMessages(string) bool { return true }
 
 // Messages sends a non-streamed Messages request by pass-through.
 func (p *Provider) Messages(ctx context.Context, call *providers.MessagesCall) (*providers.Response, error) {
-	body, err := nativeBody(call.Body, call.Model, false)
+	body, err := nativeBody(call, false)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func (p *Provider) Messages(ctx context.Context, call *providers.MessagesCall) (
 
 // MessagesStream sends a streamed Messages request by pass-through.
 func (p *Provider) MessagesStream(ctx context.Context, call *providers.MessagesCall) (providers.Stream, error) {
-	body, err := nativeBody(call.Body, call.Model, true)
+	body, err := nativeBody(call, true)
 	if err != nil {
 		return nil, err
 	}
@@ -68,8 +68,8 @@ func (p *Provider) CountTokens(ctx context.Context, call *providers.MessagesCall
 }
 
 // postNative posts a native body with the configured and the client's beta flags.
-func (p *Provider) postNative(ctx context.Context, url string, body []byte, call *providers.MessagesCall, stream bool) (*http.Response, error) {
-	req, err := providers.NewPost(ctx, url, body, p.headers, call.Header, stream)
+func (p *Provider) postNative(ctx context.Context, url string, body providers.Body, call *providers.MessagesCall, stream bool) (*http.Response, error) {
+	req, err := providers.NewPostBody(ctx, url, body, p.headers, call.Header, stream)
 	if err != nil {
 		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "building upstream request"}
 	}
@@ -79,20 +79,24 @@ func (p *Provider) postNative(ctx context.Context, url string, body []byte, call
 	return p.do(req)
 }
 
-// nativeBody is the client's body for the upstream model, in one pass and one
-// copy: "model" rewritten and "stream" as the method says (true added when
-// absent, false written only where the client sent the member). Nothing else is
-// touched: the edit is in place, not a decode and re-encode.
-func nativeBody(body []byte, model string, stream bool) ([]byte, error) {
-	out, err := jsonfield.Apply(body, modelEdit(model), streamEdit(stream))
+// nativeBody is the client's body for the upstream model, with no copy and, when
+// the dialect noted the body's layout, no second pass: "model" rewritten and
+// "stream" as the method says (true added when absent, false written only where
+// the client sent the member), every other byte the client's, sent in place. Not
+// a decode and re-encode.
+func nativeBody(call *providers.MessagesCall, stream bool) (providers.Body, error) {
+	if call.Layout != nil {
+		return jsonfield.SpliceAt(call.Body, *call.Layout, modelEdit(call.Model), streamEdit(stream)), nil
+	}
+	out, err := jsonfield.Splice(call.Body, modelEdit(call.Model), streamEdit(stream))
 	if err != nil {
 		return nil, notObject()
 	}
 	return out, nil
 }
 
-func setModel(body []byte, model string) ([]byte, error) {
-	out, err := jsonfield.Apply(body, modelEdit(model))
+func setModel(body []byte, model string) (providers.Body, error) {
+	out, err := jsonfield.Splice(body, modelEdit(model))
 	if err != nil {
 		return nil, notObject()
 	}

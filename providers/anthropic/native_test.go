@@ -231,13 +231,24 @@ func TestNativeBodyEdits(t *testing.T) {
 		{`{"messages":[],"stream":false}`, true, `{"messages":[],"stream":true,"model":"m"}`},
 	}
 	for _, c := range cases {
-		got, err := nativeBody([]byte(c.in), "m", c.stream)
-		if err != nil || string(got) != c.want {
-			t.Errorf("nativeBody(%s, %v) = %s, %v; want %s", c.in, c.stream, got, err, c.want)
+		got, err := nativeBody(&providers.MessagesCall{Body: []byte(c.in), Model: "m"}, c.stream)
+		if err != nil || string(got.Bytes()) != c.want {
+			t.Errorf("nativeBody(%s, %v) = %s, %v; want %s", c.in, c.stream, got.Bytes(), err, c.want)
 		}
 	}
+	// The client's bytes are sent in place, not copied: an agent's request is
+	// hundreds of kilobytes.
+	in := []byte(`{"model":"a","messages":[{"role":"user","content":"xyz"}]}`)
+	got, err := nativeBody(&providers.MessagesCall{Body: in, Model: "m"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in[bytes.Index(in, []byte("xyz"))] = 'Q'
+	if !bytes.Contains(got.Bytes(), []byte(`"Qyz"`)) {
+		t.Errorf("the body was copied: %s", got.Bytes())
+	}
 	for _, bad := range []string{``, `[]`, `{"model":`} {
-		if _, err := nativeBody([]byte(bad), "m", false); err == nil {
+		if _, err := nativeBody(&providers.MessagesCall{Body: []byte(bad), Model: "m"}, false); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
@@ -279,10 +290,10 @@ func FuzzNativeStream(f *testing.F) {
 // (with the usage of the two that carry it). BenchmarkRewriteChat and
 // BenchmarkParseChunk in providers/openai are the yardsticks.
 func BenchmarkNativeBody(b *testing.B) {
-	body := []byte(claudeCodeBody)
+	call := &providers.MessagesCall{Body: []byte(claudeCodeBody), Model: "claude-sonnet-4-5"}
 	b.ReportAllocs()
 	for b.Loop() {
-		_, _ = nativeBody(body, "claude-sonnet-4-5", true)
+		_, _ = nativeBody(call, true)
 	}
 }
 
@@ -313,7 +324,7 @@ func FuzzNativeBodies(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, stream bool) {
 		var before map[string]json.RawMessage
 		if json.Unmarshal(body, &before) != nil || before == nil {
-			_, _ = nativeBody(body, "m", stream)
+			_, _ = nativeBody(&providers.MessagesCall{Body: body, Model: "m"}, stream)
 			_, _ = vertexBody(body, stream)
 			return
 		}
@@ -343,11 +354,18 @@ func FuzzNativeBodies(f *testing.F) {
 		if stream || hadStream {
 			want["stream"] = json.RawMessage(strconv.FormatBool(stream))
 		}
-		out, err := nativeBody(body, "m", stream)
-		check("anthropic", out, err, want)
+		native, err := nativeBody(&providers.MessagesCall{Body: body, Model: "m"}, stream)
+		check("anthropic", native.Bytes(), err, want)
+		// The same edit at the layout a dialect noted: the same bytes.
+		var at jsonfield.Layout
+		_ = jsonfield.Each(body, func(k, v []byte) bool { at.Note(body, k, v); return true })
+		located, _ := nativeBody(&providers.MessagesCall{Body: body, Model: "m", Layout: &at}, stream)
+		if !bytes.Equal(located.Bytes(), native.Bytes()) {
+			t.Fatalf("at its layout %q, found %q", located.Bytes(), native.Bytes())
+		}
 		delete(want, "model")
 		want["anthropic_version"] = json.RawMessage(`"` + VertexVersion + `"`)
-		out, err = vertexBody(body, stream)
+		out, err := vertexBody(body, stream)
 		check("vertex", out, err, want)
 	})
 }

@@ -229,11 +229,9 @@ func (v *Vertex) MessagesStream(ctx context.Context, call *providers.MessagesCal
 // CountTokens counts through Vertex AI's count-tokens endpoint, which takes the
 // model in the body.
 func (v *Vertex) CountTokens(ctx context.Context, call *providers.MessagesCall) (int, error) {
-	body, err := setModel(call.Body, call.Model)
+	body, err := jsonfield.Apply(call.Body, modelEdit(call.Model),
+		jsonfield.Edit{Key: "anthropic_version", Value: []byte(`"` + VertexVersion + `"`), Add: true})
 	if err != nil {
-		return 0, err
-	}
-	if body, err = jsonfield.Set(body, "anthropic_version", []byte(`"`+VertexVersion+`"`)); err != nil {
 		return 0, notObject()
 	}
 	resp, err := v.post(ctx, v.models+"count-tokens:rawPredict", body, call.Header, v.clientBeta(call), false)
