@@ -322,15 +322,14 @@ func TestExpiredRuntimeKeyIsRefusedDistinctly(t *testing.T) {
 // A team made through the API enforces its budget and its rate limits on every key
 // of the team together.
 func TestRuntimeTeamEnforcesBudgetAndLimits(t *testing.T) {
-	e := newEnv(t, keysConfig)
+	// The test's clock stands still: the six requests count in one rate window
+	// however slowly the machine serves them.
+	at := time.Date(2031, 6, 1, 12, 0, 30, 0, time.UTC)
+	e := newEnvWith(t, keysConfig, func(o *proxy.Options) { o.Clock = func() time.Time { return at } })
 	e.adminJSON("POST", "/admin/teams", `{"name":"growth","limits":{"rpm":3}}`, 201, nil)
 	var a, b keyring.Key
 	e.adminJSON("POST", "/admin/keys", `{"name":"growth-a","team":"growth"}`, 201, &a)
 	e.adminJSON("POST", "/admin/keys", `{"name":"growth-b","team":"growth"}`, 201, &b)
-	// The six requests count in one rate window (epoch-aligned minutes).
-	if left := time.Minute - time.Duration(time.Now().UnixNano()%int64(time.Minute)); left < 10*time.Second {
-		time.Sleep(left + 10*time.Millisecond)
-	}
 	served := 0
 	var refusal []byte
 	for i := range 6 {

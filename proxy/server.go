@@ -75,8 +75,6 @@ type Server struct {
 	ring       *keyring.Ring
 	configPath string
 	audit      *zap.Logger
-	// clock is the time of budget periods; nil is time.Now.
-	clock func() time.Time
 	// secrets scrubs every configured secret from provider errors and log lines; a
 	// reload hands it the new configuration's.
 	secrets *scrub.Holder
@@ -109,7 +107,6 @@ func New(opts Options) (*Server, error) {
 		load:       opts.Load,
 		configPath: opts.ConfigPath,
 		audit:      opts.Logger.Named("audit"),
-		clock:      opts.Clock,
 		secrets:    secrets,
 	}
 	s.pool = health.NewPool(breakerObserver{s})

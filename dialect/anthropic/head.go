@@ -103,7 +103,8 @@ func ReadHead(body []byte, count bool) (*Head, error) {
 }
 
 // mentionsImage reports whether any object in v (valid JSON) has a "type"
-// member whose value is "image", names and values read decoded. It covers the
+// member whose value is "image", names and values read decoded (names in any
+// case, as encoding/json matches them). It covers the
 // image blocks of every turn and of tool results, and tool inputs that happen to
 // hold such an object: an image any parser sees is one here, so that a rule on
 // images cannot be passed by. One pass, the strings skipped by a vectorized
@@ -160,11 +161,13 @@ func skipSpace(v []byte, i int) int {
 
 // nameIs reports whether the raw member name k decodes to name.
 func nameIs(k []byte, name string) bool {
+	// encoding/json, which decodes the blocks of a translated request, takes a
+	// member whose name differs from a field's only by case ("Type") for it.
 	if bytes.IndexByte(k, '\\') < 0 {
-		return string(k) == name
+		return bytes.EqualFold(k, []byte(name))
 	}
 	out, ok := jsonstr.Unescape(nil, k)
-	return ok && string(out) == name
+	return ok && bytes.EqualFold(out, []byte(name))
 }
 
 // stringIs reports whether the raw JSON string v decodes to s.

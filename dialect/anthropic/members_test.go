@@ -180,6 +180,7 @@ func FuzzOneMeaning(f *testing.F) {
 		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":"x"},` +
 			`{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AA=="}}]}]}`,
 		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"typ\u0065":"im\u0061ge","source":{}}]}]}`,
+		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"Type":"image","source":{"type":"url","url":"https://x/y.png"}}]}]}`,
 		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t",` +
 			`"content":[{"type":"image","source":{}}]}]}]}`,
 	} {

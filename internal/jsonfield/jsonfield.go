@@ -104,7 +104,15 @@ func Apply(obj []byte, edits ...Edit) ([]byte, error) {
 func Splice(obj []byte, edits ...Edit) ([][]byte, error) {
 	var at Layout
 	err := Each(obj, func(k, v []byte) bool {
-		at.Note(obj, k, v)
+		// Only the members edited are noted: a body of a million members would
+		// otherwise hold a span for each.
+		for i := range edits {
+			if string(k) == edits[i].Key {
+				at.Note(obj, k, v)
+				return true
+			}
+		}
+		at.NoteEnd(obj, v)
 		return true
 	})
 	if err != nil {
@@ -140,7 +148,8 @@ func (l *Layout) Note(obj, k, v []byte) {
 // caller that notes only the members it will edit.
 func (l *Layout) NoteEnd(obj, v []byte) { l.last = offset(obj, v) + len(v) }
 
-// SpliceAt is Splice of obj, whose members at located. At most 64 edits.
+// SpliceAt is Splice of obj at the layout noted of it: the members noted that an
+// edit names get its value. At most 64 edits.
 func SpliceAt(obj []byte, at Layout, edits ...Edit) [][]byte {
 	var seen uint64
 	pieces := make([][]byte, 0, 2*len(at.spans)+3)

@@ -278,7 +278,7 @@ func (v *Vertex) post(ctx context.Context, target string, body []byte, extra htt
 			return nil, providers.AsError(ctxErr)
 		}
 		return nil, &providers.Error{Class: providers.ClassCredential, Err: err,
-			Message: "obtaining a Google access token failed: " + err.Error()}
+			Message: "obtaining a Google access token failed"}
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Value)
 	resp, err := v.client.Do(req)

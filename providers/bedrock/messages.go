@@ -126,7 +126,7 @@ func (p *Provider) CountTokens(ctx context.Context, call *providers.MessagesCall
 	if err != nil {
 		return 0, err
 	}
-	raw, err := providers.ReadResponse(resp, p.limit.Chat())
+	raw, err := providers.ReadResponse(resp, 1<<20) // {"inputTokens": N}
 	if err != nil {
 		return 0, err
 	}

@@ -191,7 +191,7 @@ func (p *Provider) authorize(ctx context.Context, h http.Header) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return providers.AsError(ctxErr)
 		}
-		return &providers.Error{Class: providers.ClassCredential, Err: err, Message: "obtaining a Google access token failed: " + err.Error()}
+		return &providers.Error{Class: providers.ClassCredential, Err: err, Message: "obtaining a Google access token failed"}
 	}
 	h.Set("Authorization", "Bearer "+tok.Value)
 	return nil
