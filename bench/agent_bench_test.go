@@ -70,6 +70,15 @@ func BenchmarkAgentMessagesBedrock(b *testing.B) {
 // system prompt, one tool, one question) in each format on its pass-through
 // path: the fixed cost of a request, where the agent-sized ones show the cost
 // per byte.
+func BenchmarkSmallFloor(b *testing.B) {
+	up := benchUpstream(b)
+	u, err := url.Parse(up.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	runAgent(b, floor.New(u), smallConversation(), formatChat, "bench-model", "")
+}
+
 func BenchmarkSmallPassThrough(b *testing.B) {
 	runAgent(b, switchyardHandler(b), smallConversation(), formatChat, "bench-openai", benchKey)
 }

@@ -106,19 +106,26 @@ func (p *profiler) slice(ctx context.Context, phase string, t *target, dur time.
 	return wg.Wait
 }
 
-// heap writes t's heap profile as it is now, named name.
+// heap writes t's heap profile as it is now, named name, and its goroutines'
+// stacks (name.goroutines.txt): what each idle stream holds. The profile is taken
+// after a collection (gc=1), so that it holds every stream opened since the last.
 func (p *profiler) heap(ctx context.Context, phase string, t *target, name string) {
 	if !p.profiles(phase) || t.pprof == "" {
 		return
 	}
-	file := filepath.Join(p.dir, name+".heap.pprof")
-	if err := fetch(ctx, t.pprof+"/debug/pprof/heap", file); err != nil {
-		p.logf("  profile %s: %v", filepath.Base(file), err)
-		return
+	for _, f := range []struct{ suffix, path string }{
+		{".heap.pprof", "/debug/pprof/heap?gc=1"},
+		{".goroutines.txt", "/debug/pprof/goroutine?debug=1"},
+	} {
+		file := filepath.Join(p.dir, name+f.suffix)
+		if err := fetch(ctx, t.pprof+f.path, file); err != nil {
+			p.logf("  profile %s: %v", filepath.Base(file), err)
+			continue
+		}
+		p.mu.Lock()
+		p.files = append(p.files, filepath.Join("profiles", filepath.Base(file)))
+		p.mu.Unlock()
 	}
-	p.mu.Lock()
-	p.files = append(p.files, filepath.Join("profiles", filepath.Base(file)))
-	p.mu.Unlock()
 }
 
 // merge joins each target's slices into one profile per phase and kind (go tool

@@ -434,4 +434,9 @@ type Log struct {
 	// AccessSampling is the share (0..1] of successful requests whose access line is
 	// written; errors are always logged. Default 1.
 	AccessSampling float64 `mapstructure:"access_sampling"`
+	// FlushInterval is how long successful requests' access lines may wait in
+	// memory before they are written, to save a write per request; every other
+	// line is written at once. 0 writes each line at once. Default 1s; read at
+	// start.
+	FlushInterval time.Duration `mapstructure:"flush_interval"`
 }

@@ -41,7 +41,7 @@ func defaults() Config {
 		Cache: Cache{MaxEntries: 10000, TTL: time.Hour, MaxBytes: 64 << 20},
 		Responses: Responses{Retention: 720 * time.Hour, MaxChainItems: 4096, MaxChainBytes: 8 << 20,
 			CacheSize: 1024},
-		Log:     Log{Level: "info", Format: "json", AccessSampling: 1},
+		Log:     Log{Level: "info", Format: "json", AccessSampling: 1, FlushInterval: time.Second},
 		Tracing: Tracing{Endpoint: "http://localhost:4318/v1/traces", ServiceName: "switchyard", SampleRatio: 1},
 
 		MaxResponseBytes: DefaultMaxResponseBytes,

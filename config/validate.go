@@ -110,6 +110,9 @@ func (c *Config) validate(ps *problems) {
 	if c.Log.AccessSampling <= 0 || c.Log.AccessSampling > 1 {
 		ps.add("log.access_sampling", "must be in (0, 1]")
 	}
+	if c.Log.FlushInterval < 0 || c.Log.FlushInterval > time.Minute {
+		ps.add("log.flush_interval", "must be in [0, 1m]")
+	}
 	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
 		ps.add("tracing.sample_ratio", "must be in [0, 1]")
 	}

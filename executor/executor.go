@@ -74,7 +74,7 @@ func New(opts Options) *Executor {
 	return &Executor{
 		// The access log's lines all come from Record.log: a caller field would say
 		// so on every line, at the price of walking the stack for each request.
-		log: opts.Logger, access: opts.Logger.Named("access").WithOptions(zap.WithCaller(false)), metrics: opts.Metrics, tracing: opts.Tracing,
+		log: opts.Logger, access: opts.Logger.Named(telemetry.AccessLogger).WithOptions(zap.WithCaller(false)), metrics: opts.Metrics, tracing: opts.Tracing,
 		pool: opts.Pool, store: opts.Store, cache: opts.Cache, registry: opts.Registry, clock: opts.Clock,
 		inflight: opts.Metrics.InFlight.WithLabelValues("request"),
 		streams:  opts.Metrics.InFlight.WithLabelValues("stream"),

@@ -144,11 +144,12 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "demo config: %v\n", err)
 		return 1
 	}
-	log, err := telemetry.NewLogger(cfg.Log.Level, cfg.Log.Format)
+	log, stopLog, err := telemetry.NewLogger(cfg.Log.Level, cfg.Log.Format, cfg.Log.FlushInterval)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	defer stopLog()
 	srv, err := proxy.New(proxy.Options{Config: cfg, Logger: log, Version: version()})
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -28,12 +28,12 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s:\n%v\n", *path, err)
 		return 1
 	}
-	log, err := telemetry.NewLogger(cfg.Log.Level, cfg.Log.Format)
+	log, stopLog, err := telemetry.NewLogger(cfg.Log.Level, cfg.Log.Format, cfg.Log.FlushInterval)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	defer log.Sync()
+	defer stopLog()
 	load := func() (*config.Config, error) { return config.Load(*path) }
 	srv, err := proxy.New(proxy.Options{Config: cfg, Logger: log, Version: version(), Load: load, ConfigPath: *path})
 	if err != nil {
