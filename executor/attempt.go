@@ -72,6 +72,10 @@ func (a *Answer) Reject(healthFailure bool) {
 // and total timeouts. Failures are reported to t's breaker here; a success is
 // reported once relayed (a stream may still fail).
 func (x *Run) attempt(ctx context.Context, t *policy.Target) (*Answer, *providers.Error) {
+	w := x.work.Load()
+	if w == nil {
+		return nil, errNotAdmitted // a hedged attempt starting after the other's stream was committed
+	}
 	report, err := t.Health.Allow()
 	if err != nil {
 		return nil, errNotAdmitted
@@ -85,25 +89,25 @@ func (x *Run) attempt(ctx context.Context, t *policy.Target) (*Answer, *provider
 	}
 	release := func() { stopTotal(); cancel(nil) }
 	firstByte := time.AfterFunc(t.Timeouts.FirstByte, func() { cancel(errFirstByte) })
-	span, header := x.attemptSpan(t)
+	span, header := x.attemptSpan(t, w)
 
 	a := &Answer{Target: t, start: start, report: report, release: release, span: span, ctx: actx}
 	var perr *providers.Error
-	m := x.work.native(t)
+	m := w.native(t)
 	a.Native = m != nil
 	switch {
-	case x.work.Embed != nil:
-		a.Response, perr = x.embed(actx, t, firstByte, header)
-	case m != nil && x.work.Stream:
+	case w.Embed != nil:
+		a.Response, perr = x.embed(actx, t, w.Embed, firstByte, header)
+	case m != nil && w.Stream:
 		perr = x.holdFirstContent(a, func() (providers.Stream, error) {
-			return m.MessagesStream(actx, x.messagesCall(t, header))
+			return m.MessagesStream(actx, messagesCall(t, w.Messages, header))
 		})
 	case m != nil:
-		a.Response, perr = x.messages(actx, m, t, firstByte, header)
-	case x.work.Stream:
-		perr = x.openStream(actx, t, a, header)
+		a.Response, perr = x.messages(actx, m, t, messagesCall(t, w.Messages, header), firstByte)
+	case w.Stream:
+		perr = x.openStream(actx, t, w, a, header)
 	default:
-		a.Response, perr = x.chat(actx, t, firstByte, header)
+		a.Response, perr = x.chat(actx, t, w, firstByte, header)
 	}
 	if perr == nil && !firstByte.Stop() && a.stream != nil {
 		// The deadline fired as the first content arrived: the context is canceled,
@@ -128,8 +132,8 @@ func (x *Run) attempt(ctx context.Context, t *policy.Target) (*Answer, *provider
 
 // chat sends a non-streamed request; the first byte is the response's first byte,
 // seen through an httptrace hook so that a long generation is not cut by first_byte.
-func (x *Run) chat(ctx context.Context, t *policy.Target, firstByte *time.Timer, header http.Header) (*providers.Response, *providers.Error) {
-	req, perr := x.work.request(t)
+func (x *Run) chat(ctx context.Context, t *policy.Target, w *Work, firstByte *time.Timer, header http.Header) (*providers.Response, *providers.Error) {
+	req, perr := w.request(t)
 	if perr != nil {
 		return nil, perr
 	}
@@ -142,13 +146,13 @@ func (x *Run) chat(ctx context.Context, t *policy.Target, firstByte *time.Timer,
 	return resp, nil
 }
 
-func (x *Run) embed(ctx context.Context, t *policy.Target, firstByte *time.Timer, header http.Header) (*providers.Response, *providers.Error) {
+func (x *Run) embed(ctx context.Context, t *policy.Target, work *providers.EmbedCall, firstByte *time.Timer, header http.Header) (*providers.Response, *providers.Error) {
 	e, ok := t.Provider.(providers.Embedder)
 	if !ok {
 		return nil, &providers.Error{Class: providers.ClassNotFound, Message: fmt.Sprintf("provider %s does not serve embeddings", t.ProviderName)}
 	}
 	trace := &httptrace.ClientTrace{GotFirstResponseByte: func() { firstByte.Stop() }}
-	call := *x.work.Embed
+	call := *work
 	call.Model = t.Model
 	call.Header = header
 	resp, err := e.Embed(httptrace.WithClientTrace(ctx, trace), &call)
@@ -159,8 +163,8 @@ func (x *Run) embed(ctx context.Context, t *policy.Target, firstByte *time.Timer
 }
 
 // messagesCall is the work's Messages request for t.
-func (x *Run) messagesCall(t *policy.Target, header http.Header) *providers.MessagesCall {
-	call := *x.work.Messages
+func messagesCall(t *policy.Target, work *providers.MessagesCall, header http.Header) *providers.MessagesCall {
+	call := *work
 	call.Model = t.Model
 	call.Header = header
 	return &call
@@ -168,9 +172,9 @@ func (x *Run) messagesCall(t *policy.Target, header http.Header) *providers.Mess
 
 // messages sends a Messages request natively; like chat, its first byte is the
 // response's.
-func (x *Run) messages(ctx context.Context, m providers.Messenger, t *policy.Target, firstByte *time.Timer, header http.Header) (*providers.Response, *providers.Error) {
+func (x *Run) messages(ctx context.Context, m providers.Messenger, t *policy.Target, call *providers.MessagesCall, firstByte *time.Timer) (*providers.Response, *providers.Error) {
 	trace := &httptrace.ClientTrace{GotFirstResponseByte: func() { firstByte.Stop() }}
-	resp, err := m.Messages(httptrace.WithClientTrace(ctx, trace), x.messagesCall(t, header))
+	resp, err := m.Messages(httptrace.WithClientTrace(ctx, trace), call)
 	if err != nil {
 		return nil, providers.AsError(err)
 	}
@@ -178,8 +182,8 @@ func (x *Run) messages(ctx context.Context, m providers.Messenger, t *policy.Tar
 }
 
 // openStream opens the upstream chat stream and holds it until its first content.
-func (x *Run) openStream(ctx context.Context, t *policy.Target, a *Answer, header http.Header) *providers.Error {
-	req, perr := x.work.request(t)
+func (x *Run) openStream(ctx context.Context, t *policy.Target, w *Work, a *Answer, header http.Header) *providers.Error {
+	req, perr := w.request(t)
 	if perr != nil {
 		return perr
 	}

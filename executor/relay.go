@@ -99,6 +99,7 @@ const SSEContentType = "text/event-stream; charset=utf-8"
 // nothing is retried: an upstream failure ends the stream with the sink's error
 // event and counts against the target.
 func (x *Run) Relay(w http.ResponseWriter, a *Answer, sink Sink) {
+	x.work.Store(nil) // committed: no attempt follows, and the request need not outlive its stream's start
 	x.e.streams.Inc()
 	defer x.e.streams.Dec()
 	out := &x.rec.Outcome

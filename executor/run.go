@@ -75,8 +75,11 @@ type Run struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	plan   *policy.Plan
-	work   Work
-	log    *zap.Logger
+	// work is what the attempts send; nil once a stream is committed (Relay),
+	// so that a long stream does not keep the request in memory. An attempt
+	// reads it once, as it starts (a hedged one may start late).
+	work atomic.Pointer[Work]
+	log  *zap.Logger
 
 	// dispatched counts attempts sent upstream (X-Switchyard-Attempts, max_attempts).
 	dispatched atomic.Int32
@@ -110,8 +113,9 @@ var (
 // NewRun prepares the attempts of an admitted request. Close must follow.
 func (e *Executor) NewRun(rec *Record, a *Admission, w Work) *Run {
 	ctx, cancel := context.WithTimeoutCause(rec.r.Context(), rec.snap.Config.Resilience.Timeouts.Total, errRequestTimeout)
-	x := &Run{e: e, snap: rec.snap, rec: rec, ctx: ctx, cancel: cancel, plan: a.Plan, work: w,
+	x := &Run{e: e, snap: rec.snap, rec: rec, ctx: ctx, cancel: cancel, plan: a.Plan,
 		log: requestLogger(e.log, rec.r)}
+	x.work.Store(&w)
 	rec.run = x
 	return x
 }

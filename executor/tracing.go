@@ -51,11 +51,11 @@ func (rec *Record) endSpan() {
 // attemptSpan opens a client span for one upstream attempt and returns the headers
 // to send upstream, carrying the span's traceparent. With tracing off the client's
 // own trace headers are passed through.
-func (x *Run) attemptSpan(t *policy.Target) (trace.Span, http.Header) {
+func (x *Run) attemptSpan(t *policy.Target, w *Work) (trace.Span, http.Header) {
 	if !x.e.tracing.Enabled {
-		return nil, x.work.Header
+		return nil, w.Header
 	}
-	op := x.work.operation()
+	op := w.operation()
 	ctx, span := x.e.tracing.Tracer.Start(x.ctx, op+" "+t.Model, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(
 			telemetry.AttrOperation.String(op),
@@ -65,7 +65,7 @@ func (x *Run) attemptSpan(t *policy.Target) (trace.Span, http.Header) {
 			telemetry.AttrTarget.String(t.ID),
 			telemetry.AttrAlias.String(x.plan.Alias.Name),
 		))
-	if req := x.work.Chat; req != nil {
+	if req := w.Chat; req != nil {
 		if req.MaxTokens > 0 {
 			span.SetAttributes(telemetry.AttrMaxTokens.Int(req.MaxTokens))
 		}

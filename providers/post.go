@@ -3,9 +3,11 @@ package providers
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"sync"
 )
 
 // Body is a request body in pieces sent one after another: a rewritten client body
@@ -30,12 +32,6 @@ func (b Body) Bytes() []byte {
 	return bytes.Join(b, nil)
 }
 
-// reader reads the body from its start.
-func (b Body) reader() io.Reader {
-	bufs := append(net.Buffers(nil), b...)
-	return &bufs
-}
-
 // joinBelow is the length under which a body in pieces is joined into one buffer:
 // net/http writes the headers of a body it does not know to be in memory (anything
 // but a bytes.Reader, Buffer or strings.Reader) in a system call of their own, which
@@ -51,25 +47,24 @@ func NewPost(ctx context.Context, url string, body []byte, static, extra http.He
 // NewPostBody builds an upstream POST of a JSON body in pieces. The request has a
 // known length and GetBody, so that the transport never races the response against
 // its last read of the body. Request-scoped headers (extra: traceparent) come first,
-// the provider's static ones (credentials, versions) over them.
+// the provider's static ones (credentials, versions) over them. Send it with Do.
 func NewPostBody(ctx context.Context, url string, body Body, static, extra http.Header, stream bool) (*http.Request, error) {
-	if len(body) > 1 && body.Len() < joinBelow {
-		body = Body{body.Bytes()}
-	}
+	n := body.Len()
 	var rd io.Reader
-	if len(body) <= 1 {
+	if n < joinBelow {
 		rd = bytes.NewReader(body.Bytes())
 	} else {
-		rd = body.reader()
+		held := &heldBody{pieces: body}
+		rd, _ = held.open()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, rd)
 	if err != nil {
 		return nil, err
 	}
-	if len(body) > 1 {
+	if b, ok := rd.(*pieceReader); ok {
 		// What NewRequest does for a bytes.Reader.
-		req.ContentLength = int64(body.Len())
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(body.reader()), nil }
+		req.ContentLength = int64(n)
+		req.GetBody = b.held.open
 	}
 	h := req.Header
 	for k, v := range extra {
@@ -85,4 +80,65 @@ func NewPostBody(ctx context.Context, url string, body Body, static, extra http.
 		h.Set("Accept", "application/json")
 	}
 	return req, nil
+}
+
+// Do sends a request built by NewPostBody. Once it returns, nothing reads the body
+// again but the reader the transport is still writing from, and a large body is let
+// go as soon as that reader is done: a stream may last minutes, and an agent's
+// request of several hundred kilobytes (for a pass-through, the client's own bytes)
+// must not stay in memory for all of it.
+func Do(c *http.Client, req *http.Request) (*http.Response, error) {
+	resp, err := c.Do(req)
+	if b, ok := req.Body.(*pieceReader); ok {
+		b.held.release() // the transport calls GetBody only within Do
+	}
+	return resp, err
+}
+
+var errBodyReleased = errors.New("request body already sent and released")
+
+// heldBody is a large request body, held for GetBody until Do returns.
+type heldBody struct {
+	mu     sync.Mutex
+	pieces Body
+}
+
+func (h *heldBody) open() (io.ReadCloser, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pieces == nil {
+		return nil, errBodyReleased
+	}
+	return &pieceReader{bufs: append(net.Buffers(nil), h.pieces...), held: h}, nil
+}
+
+func (h *heldBody) release() {
+	h.mu.Lock()
+	h.pieces = nil
+	h.mu.Unlock()
+}
+
+// pieceReader reads a held body; Close lets go of what is left of it. The
+// transport may close a body from another goroutine than the one reading it.
+type pieceReader struct {
+	mu     sync.Mutex
+	bufs   net.Buffers
+	closed bool
+	held   *heldBody
+}
+
+func (r *pieceReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, errBodyReleased
+	}
+	return r.bufs.Read(p)
+}
+
+func (r *pieceReader) Close() error {
+	r.mu.Lock()
+	r.bufs, r.closed = nil, true
+	r.mu.Unlock()
+	return nil
 }

@@ -2,10 +2,12 @@ package proxy_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
@@ -151,5 +153,76 @@ func TestStalledStreamReaderIsCut(t *testing.T) {
 	}
 	if e.openai.Canceled() == 0 {
 		t.Error("the upstream stream was not canceled after the client stopped reading")
+	}
+}
+
+// A stream lets go of its request once it is committed: an agent's request of
+// hundreds of kilobytes, held for the minutes a stream may last, would multiply
+// the memory of every open stream. The upstream here answers one chunk and then
+// holds each stream open; the heap, collected, must not hold the streams' bodies.
+// Both dialects: the OpenAI one sends the client's bytes in place, the Anthropic
+// one a translation of them.
+func TestOpenStreamsDoNotHoldTheirRequests(t *testing.T) {
+	hold := make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",`+
+			`"choices":[{"index":0,"delta":{"role":"assistant","content":"hi"},"finish_reason":null}]}`+"\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+	}))
+	defer upstream.Close()
+	defer close(hold) // before the upstream's Close, which waits for its handlers
+	e := newEnv(t, strings.Replace(baseConfig, `"{{OPENAI}}"`, `"`+upstream.URL+`"`, 1))
+
+	const streams = 12
+	text := strings.Repeat("a long history ", 1<<20/15) // ~1 MiB, one allocation shared by every request
+	for _, c := range []struct{ name, path, body string }{
+		{"chat", "/v1/chat/completions", `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"` + text + `"}]}`},
+		{"messages", "/v1/messages", `{"model":"gpt-4o","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"` + text + `"}]}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			body := []byte(c.body)
+			runtime.GC()
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			var open []io.Closer
+			defer func() {
+				for _, b := range open {
+					b.Close()
+				}
+			}()
+			for range streams {
+				req, _ := http.NewRequest(http.MethodPost, strings.TrimSuffix(e.base, "/v1")+c.path, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+clientKey)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				open = append(open, resp.Body)
+				if resp.StatusCode != http.StatusOK {
+					b, _ := io.ReadAll(resp.Body)
+					t.Fatalf("HTTP %d: %s", resp.StatusCode, b)
+				}
+				// The first event has arrived: the stream is committed.
+				if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitMetric(t, e, `switchyard_in_flight_requests{kind="stream"}`, strconv.Itoa(streams))
+			runtime.GC()
+			var during runtime.MemStats
+			runtime.ReadMemStats(&during)
+			grew := int64(during.HeapAlloc) - int64(before.HeapAlloc)
+			t.Logf("%d open streams of %d KiB requests: heap grew by %.1f MiB", streams, len(body)>>10, float64(grew)/(1<<20))
+			if limit := int64(streams * len(body) / 4); grew > limit {
+				t.Errorf("heap grew by %d bytes with %d streams open: their %d-byte requests are still held", grew, streams, len(body))
+			}
+		})
 	}
 }

@@ -158,8 +158,6 @@ func (p *Provider) translate(call *providers.Call, stream bool) ([]byte, transla
 
 // send posts body and returns a 200 response; any other status becomes an *Error.
 func (p *Provider) send(ctx context.Context, body []byte, extra http.Header, stream bool) (*http.Response, error) {
-	// bytes.Reader: a known length and GetBody, so the transport never races the
-	// response against its last read of the body.
 	req, err := providers.NewPost(ctx, p.url, body, p.headers, extra, stream)
 	if err != nil {
 		return nil, &providers.Error{Class: providers.ClassInternal, Err: err, Message: "building upstream request"}
@@ -169,7 +167,7 @@ func (p *Provider) send(ctx context.Context, body []byte, extra http.Header, str
 
 // do sends req and returns a 200 response; any other status becomes an *Error.
 func (p *Provider) do(req *http.Request) (*http.Response, error) {
-	resp, err := p.client.Do(req)
+	resp, err := providers.Do(p.client, req)
 	if err != nil {
 		return nil, providers.AsError(err)
 	}

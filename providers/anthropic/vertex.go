@@ -281,7 +281,7 @@ func (v *Vertex) post(ctx context.Context, target string, body []byte, extra htt
 			Message: "obtaining a Google access token failed"}
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Value)
-	resp, err := v.client.Do(req)
+	resp, err := providers.Do(v.client, req)
 	if err != nil {
 		return nil, providers.AsError(err)
 	}

@@ -170,7 +170,7 @@ func (p *Provider) send(ctx context.Context, target string, body []byte, extra h
 	if err := p.authorize(ctx, req.Header); err != nil {
 		return nil, err
 	}
-	resp, err := p.client.Do(req)
+	resp, err := providers.Do(p.client, req)
 	if err != nil {
 		return nil, providers.AsError(err)
 	}

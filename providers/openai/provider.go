@@ -146,7 +146,7 @@ func (p *Provider) send(ctx context.Context, op Operation, model string, body pr
 	if err := p.endpoint.Authorize(ctx, req.Header); err != nil {
 		return nil, &providers.Error{Class: providers.ClassCredential, Err: err, Message: "obtaining upstream credentials failed"}
 	}
-	resp, err := p.client.Do(req)
+	resp, err := providers.Do(p.client, req)
 	if err != nil {
 		return nil, providers.AsError(err)
 	}
