@@ -82,12 +82,23 @@ func (x *Run) attempt(ctx context.Context, t *policy.Target) (*Answer, *provider
 	}
 	x.dispatched.Add(1)
 	start := time.Now()
+	// Both of the target's timeouts cancel the attempt's one context with their
+	// cause (classify names it): timers, not a context each, which every open
+	// stream would hold. A total that the request's own deadline comes before is
+	// left to it, as context.WithDeadline leaves it.
 	actx, cancel := context.WithCancelCause(ctx)
-	var stopTotal context.CancelFunc = func() {}
-	if t.Timeouts.Total > 0 {
-		actx, stopTotal = context.WithTimeoutCause(actx, t.Timeouts.Total, errAttemptTotal)
+	var total *time.Timer
+	if d := t.Timeouts.Total; d > 0 {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > d {
+			total = time.AfterFunc(d, func() { cancel(errAttemptTotal) })
+		}
 	}
-	release := func() { stopTotal(); cancel(nil) }
+	release := func() {
+		if total != nil {
+			total.Stop()
+		}
+		cancel(nil)
+	}
 	firstByte := time.AfterFunc(t.Timeouts.FirstByte, func() { cancel(errFirstByte) })
 	span, header := x.attemptSpan(t, w)
 

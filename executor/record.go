@@ -201,13 +201,6 @@ func (rec *Record) log(elapsed time.Duration, statusClass string) {
 	ce.Write(fields...)
 }
 
-// requestLogger is the logger of one request's run. Most requests never log through
-// it, so its request_id field is encoded only if a line is written (zap's WithLazy):
-// With would encode it, and copy the encoder, for every request.
-func requestLogger(log *zap.Logger, r *http.Request) *zap.Logger {
-	return log.WithLazy(zap.String("request_id", r.Header.Get("X-Request-Id")))
-}
-
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 type attemptEntries []attemptEntry

@@ -146,6 +146,7 @@ func (x *Run) Relay(w http.ResponseWriter, a *Answer, sink Sink) {
 			break
 		}
 	}
+	a.held = nil // sent: not kept for the stream's life
 	if err == nil && !a.ended {
 		for {
 			var c providers.Chunk

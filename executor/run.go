@@ -79,7 +79,6 @@ type Run struct {
 	// so that a long stream does not keep the request in memory. An attempt
 	// reads it once, as it starts (a hedged one may start late).
 	work atomic.Pointer[Work]
-	log  *zap.Logger
 
 	// dispatched counts attempts sent upstream (X-Switchyard-Attempts, max_attempts).
 	dispatched atomic.Int32
@@ -113,11 +112,16 @@ var (
 // NewRun prepares the attempts of an admitted request. Close must follow.
 func (e *Executor) NewRun(rec *Record, a *Admission, w Work) *Run {
 	ctx, cancel := context.WithTimeoutCause(rec.r.Context(), rec.snap.Config.Resilience.Timeouts.Total, errRequestTimeout)
-	x := &Run{e: e, snap: rec.snap, rec: rec, ctx: ctx, cancel: cancel, plan: a.Plan,
-		log: requestLogger(e.log, rec.r)}
+	x := &Run{e: e, snap: rec.snap, rec: rec, ctx: ctx, cancel: cancel, plan: a.Plan}
 	x.work.Store(&w)
 	rec.run = x
 	return x
+}
+
+// logger is the request's logger, built when a line is written: most requests
+// write none.
+func (x *Run) logger() *zap.Logger {
+	return x.e.log.With(zap.String("request_id", x.rec.r.Header.Get("X-Request-Id")))
 }
 
 // Close ends the request's deadline.
@@ -209,7 +213,7 @@ func (x *Run) hedged(ctx context.Context, t *policy.Target, delay time.Duration)
 		select {
 		case <-timer.C:
 			if second := x.plan.Next(); second != nil {
-				x.log.Debug("hedging", zap.String("first", t.ID), zap.String("second", second.ID))
+				x.logger().Debug("hedging", zap.String("first", t.ID), zap.String("second", second.ID))
 				launch(second)
 				running++
 			}
@@ -272,12 +276,12 @@ func (x *Run) onFailure(t *policy.Target, e *providers.Error) *Error {
 		d = min(d, r.MaxCooldown)
 		t.Health.CoolDown(d)
 		x.e.metrics.Cooldowns.WithLabelValues(t.ProviderName, t.ID).Inc()
-		x.log.Info("target cooling down", zap.String("target", t.ID), zap.Duration("for", d))
+		x.logger().Info("target cooling down", zap.String("target", t.ID), zap.Duration("for", d))
 	case providers.ClassCredential:
-		x.log.Error("upstream rejected the gateway's credentials: target is misconfigured",
+		x.logger().Error("upstream rejected the gateway's credentials: target is misconfigured",
 			zap.String("target", t.ID), zap.String("provider", t.ProviderName), zap.Int("status", e.Status))
 	case providers.ClassNotFound:
-		x.log.Error("upstream model or deployment not found: target is misconfigured",
+		x.logger().Error("upstream model or deployment not found: target is misconfigured",
 			zap.String("target", t.ID), zap.String("model", t.Model))
 	}
 	return nil
@@ -396,7 +400,7 @@ func (x *Run) Price(t *policy.Target, u providers.Usage) (float64, bool) {
 	}
 	x.e.metrics.CostUnknown.WithLabelValues(t.ProviderName, t.ID).Inc()
 	if _, warned := x.e.unpriced.LoadOrStore(t.ID, true); !warned {
-		x.log.Warn("no price for target: its cost is unknown and not counted against budgets; add it under pricing:",
+		x.logger().Warn("no price for target: its cost is unknown and not counted against budgets; add it under pricing:",
 			zap.String("target", t.ID), zap.String("provider_type", t.ProviderType))
 	}
 	return 0, false
