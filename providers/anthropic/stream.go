@@ -37,7 +37,7 @@ type blockState struct {
 	kind blockKind
 	tool int // the OpenAI tool call index of a kindTool block
 	// thinking accumulates a thinking block (thinking.go), sent whole at its end.
-	thinking *providers.ThinkingBlock
+	thinking *providers.ThinkingBuilder
 }
 
 // stream translates one Messages API stream into chat.completion.chunks.

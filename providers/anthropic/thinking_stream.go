@@ -33,7 +33,7 @@ func (s *stream) thinkingStart(b *blockState, data []byte) ([]byte, bool, error)
 	}
 	cb := ev.ContentBlock
 	b.kind = kindThinking
-	b.thinking = &providers.ThinkingBlock{Type: cb.Type, Thinking: cb.Thinking, Signature: cb.Signature, Data: cb.Data}
+	b.thinking = providers.NewThinkingBuilder(providers.ThinkingBlock{Type: cb.Type, Thinking: cb.Thinking, Signature: cb.Signature, Data: cb.Data})
 	if cb.Type == "thinking" && cb.Thinking != "" && !s.tr.hideReasoning {
 		return s.enc.Reasoning(cb.Thinking), true, nil
 	}
@@ -55,14 +55,14 @@ func (s *stream) thinkingDelta(index int, signature bool, val []byte) ([]byte, b
 		return nil, false, malformed(err)
 	}
 	t := b.thinking
-	if len(t.Thinking)+len(t.Signature)+len(text) > maxThinkingBytes {
+	if t.Len()+len(text) > maxThinkingBytes {
 		return nil, false, malformed(errors.New("thinking block too large"))
 	}
 	if signature {
-		t.Signature += text
+		t.AddSignature(text)
 		return nil, false, nil
 	}
-	t.Thinking += text
+	t.AddThinking(text)
 	if text == "" || s.tr.hideReasoning {
 		return nil, false, nil
 	}
@@ -84,7 +84,7 @@ func (s *stream) blockStop(data []byte) ([]byte, bool, error) {
 	if b.kind != kindThinking || b.thinking == nil {
 		return nil, false, nil
 	}
-	t := *b.thinking
+	t := b.thinking.Block()
 	b.thinking = nil
 	return s.enc.Thinking(t), true, nil
 }

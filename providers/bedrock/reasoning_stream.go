@@ -13,22 +13,22 @@ const maxReasoningBytes = 16 << 20
 // or redacted content completes the block, sent whole at contentBlockStop.
 func (t *translator) reasoning(ev *event) (providers.Chunk, step, error) {
 	if t.thinking == nil || t.thinkingIndex != ev.index {
-		t.thinking, t.thinkingIndex = &providers.ThinkingBlock{Type: "thinking"}, ev.index
+		t.thinking, t.thinkingIndex = &providers.ThinkingBuilder{Type: "thinking"}, ev.index
 	}
 	b := t.thinking
-	if len(b.Thinking)+len(b.Signature)+len(b.Data)+len(ev.text) > maxReasoningBytes {
+	if b.Len()+len(ev.text) > maxReasoningBytes {
 		return providers.Chunk{}, stepSkip, &providers.Error{Class: providers.ClassDecode, Message: "Bedrock sent a reasoning block too large"}
 	}
 	switch {
 	case ev.signature:
-		b.Signature += string(ev.text)
+		b.AddSignature(string(ev.text))
 		return providers.Chunk{}, stepSkip, nil
 	case ev.redacted:
 		b.Type = "redacted_thinking"
-		b.Data += string(ev.text)
+		b.AddData(string(ev.text))
 		return providers.Chunk{}, stepSkip, nil
 	}
-	b.Thinking += string(ev.text)
+	b.AddThinking(string(ev.text))
 	if len(ev.text) == 0 || t.hideReasoning {
 		return providers.Chunk{}, stepSkip, nil
 	}
@@ -43,8 +43,9 @@ func (t *translator) reasoningStop(index int) (providers.Chunk, step, error) {
 		return providers.Chunk{}, stepSkip, nil
 	}
 	t.thinking = nil
-	if !providers.SignedBlock(*b) {
+	block := b.Block()
+	if !providers.SignedBlock(block) {
 		return providers.Chunk{}, stepSkip, nil
 	}
-	return providers.Chunk{Data: t.enc.Thinking(*b)}, stepEmit, nil
+	return providers.Chunk{Data: t.enc.Thinking(block)}, stepEmit, nil
 }

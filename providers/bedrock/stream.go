@@ -142,7 +142,7 @@ type translator struct {
 	// hideReasoning leaves reasoning_content out (Call.HideReasoning).
 	hideReasoning bool
 	// thinking is the reasoning block being streamed, sent whole when it stops.
-	thinking      *providers.ThinkingBlock
+	thinking      *providers.ThinkingBuilder
 	thinkingIndex int
 }
 
