@@ -36,12 +36,7 @@ import (
 // cpu-ns/op is the CPU time of the whole process per request.
 
 func BenchmarkAgentFloor(b *testing.B) {
-	up := benchUpstream(b)
-	u, err := url.Parse(up.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	runAgent(b, floor.New(u), agentConversation(), formatChat, "bench-model", "")
+	runAgent(b, floorHandler(b), agentConversation(), formatChat, "bench-model", "")
 }
 
 func BenchmarkAgentPassThrough(b *testing.B) {
@@ -71,12 +66,7 @@ func BenchmarkAgentMessagesBedrock(b *testing.B) {
 // path: the fixed cost of a request, where the agent-sized ones show the cost
 // per byte.
 func BenchmarkSmallFloor(b *testing.B) {
-	up := benchUpstream(b)
-	u, err := url.Parse(up.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	runAgent(b, floor.New(u), smallConversation(), formatChat, "bench-model", "")
+	runAgent(b, floorHandler(b), smallConversation(), formatChat, "bench-model", "")
 }
 
 func BenchmarkSmallPassThrough(b *testing.B) {
@@ -143,6 +133,15 @@ func runAgent(b *testing.B, h http.Handler, convo conversation, format, model, k
 		}
 	}
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// floorHandler is the floor in front of the harness's upstream.
+func floorHandler(b *testing.B) http.Handler {
+	u, err := url.Parse(benchUpstream(b).URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return floor.New(u)
 }
 
 // benchUpstream is the harness's upstream, for the length of the benchmark.
