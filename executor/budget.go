@@ -114,10 +114,11 @@ func (g *spendGauge) set(gauge *prometheus.GaugeVec, s policy.Scope, spent float
 	gauge.WithLabelValues(s.Kind, s.Name, s.Budget.Period).Set(spent)
 }
 
-// ForgetBudget removes the budget series of a key or team that no longer exists
-// (a revoked runtime key, a deleted team): issued keys must not grow the series
-// without bound.
-func (e *Executor) ForgetBudget(kind, name string) {
+// Forget removes the series of a key or team that no longer exists (a revoked
+// runtime key, a deleted runtime team): keys and teams issued and deleted through
+// the admin API must not grow the series without bound. A key has budget series; a
+// team also labels requests, tokens, cost and refusals.
+func (e *Executor) Forget(kind, name string) {
 	e.spends.mu.Lock()
 	for k := range e.spends.last {
 		if strings.HasPrefix(k, kind+"/"+name+"/") {
@@ -128,4 +129,16 @@ func (e *Executor) ForgetBudget(kind, name string) {
 	labels := prometheus.Labels{"scope": kind, "name": name}
 	e.metrics.BudgetSpend.DeletePartialMatch(labels)
 	e.metrics.BudgetLimit.DeletePartialMatch(labels)
+	if kind != "team" {
+		return
+	}
+	m, team := e.metrics, prometheus.Labels{"team": name}
+	e.series.requests.forget(func(k requestKey) bool { return k.team == name },
+		func() { m.Requests.DeletePartialMatch(team) })
+	e.series.tokens.forget(func(k tokensKey) bool { return k.team == name },
+		func() { m.Tokens.DeletePartialMatch(team) })
+	m.Cost.DeletePartialMatch(team)
+	m.PromptCacheSavings.DeletePartialMatch(team)
+	m.RateLimited.DeletePartialMatch(team)
+	m.BudgetRejections.DeletePartialMatch(team)
 }

@@ -11,8 +11,9 @@ import (
 // The series every request reports to are resolved once per set of label values:
 // WithLabelValues checks, hashes and looks up its labels at each call, eight times
 // for a served request. Label values are bounded (aliases, teams, providers,
-// targets, outcomes), and none of these vectors ever drops a series, so a resolved
-// child stays the one /metrics shows.
+// targets, outcomes); the series of a runtime team are dropped when it is deleted
+// (Forget), from the vectors and from here together, so that a resolved child is
+// always the one /metrics shows.
 
 // seriesKey is a set of label values that resolves its children.
 type seriesKey[V any] interface {
@@ -33,14 +34,32 @@ func (c *seriesCache[K, V]) get(m *telemetry.Metrics, k K) V {
 	if ok {
 		return v
 	}
-	v = k.resolve(m)
+	// Resolved under the lock: a child resolved before forget and stored after it
+	// would count where /metrics no longer looks.
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.m[k]; ok {
+		return v
+	}
+	v = k.resolve(m)
 	if c.m == nil {
 		c.m = map[K]V{}
 	}
 	c.m[k] = v
-	c.mu.Unlock()
 	return v
+}
+
+// forget drops the keys that match, and with drop their series from the vectors,
+// in one step for the requests that resolve them.
+func (c *seriesCache[K, V]) forget(match func(K) bool, drop func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	drop()
+	for k := range c.m {
+		if match(k) {
+			delete(c.m, k)
+		}
+	}
 }
 
 // requestKey labels a request's end: its count and its duration.

@@ -355,7 +355,7 @@ func (s *Server) newRing(opts keyring.Options) *keyring.Ring {
 	}
 	// A revoked key's or a deleted team's budget gauges go with it: issued keys must
 	// not grow the series without bound.
-	opts.Forgotten = s.exe.ForgetBudget
+	opts.Forgotten = s.exe.Forget
 	ring := keyring.New(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

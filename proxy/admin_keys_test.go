@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -369,6 +370,34 @@ func TestRuntimeTeamEnforcesBudgetAndLimits(t *testing.T) {
 	resp, body := e.adminDo("DELETE", "/admin/teams/growth", adminToken, "")
 	if _, code, _ := errorCode(t, body); resp.StatusCode != 409 || code != "team_in_use" {
 		t.Fatalf("deleting a team with keys: %d %s", resp.StatusCode, body)
+	}
+
+	// Deleted, the team leaves no series behind: teams created and deleted through
+	// the API must not grow /metrics without bound.
+	series := func() []string {
+		var out []string
+		for _, line := range strings.Split(e.metricsText(), "\n") {
+			if strings.Contains(line, `team="growth"`) || strings.Contains(line, `name="growth"`) {
+				out = append(out, line)
+			}
+		}
+		return out
+	}
+	for _, name := range []string{"switchyard_requests_total", "switchyard_tokens_total", "switchyard_cost_usd_total",
+		"switchyard_rate_limit_rejections_total", "switchyard_budget_spend_usd"} {
+		if !slices.ContainsFunc(series(), func(l string) bool { return strings.HasPrefix(l, name+"{") }) {
+			t.Fatalf("no %s series of the team before it is deleted: %q", name, series())
+		}
+	}
+	e.adminJSON("DELETE", "/admin/keys/growth-a", "", 204, nil)
+	e.adminJSON("DELETE", "/admin/keys/growth-b", "", 204, nil)
+	e.adminJSON("DELETE", "/admin/teams/growth", "", 204, nil)
+	deadline := time.Now().Add(30 * time.Second)
+	for left := series(); len(left) > 0; left = series() {
+		if time.Now().After(deadline) {
+			t.Fatalf("series of the deleted team: %q", left)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -35,18 +35,27 @@ func waitMetric(t *testing.T, e *env, series, want string) {
 
 func metricOrEmpty(t *testing.T, e *env, series string) string {
 	t.Helper()
-	resp, err := http.Get(e.admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range strings.Split(e.metricsText(), "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			return v
 		}
 	}
 	return ""
+}
+
+// metricsText is what /metrics shows now.
+func (e *env) metricsText() string {
+	e.t.Helper()
+	resp, err := http.Get(e.admin + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(data)
 }
 
 // apiAddr is the proxy's API listener address (host:port).
