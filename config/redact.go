@@ -101,10 +101,17 @@ func URLSecrets(raw string) []string {
 		add(pass)
 		// Where the last '@' is not the user info's end (a malformed URL, or one in
 		// the query), the password ends at an earlier one: each is a candidate, so
-		// that a parser quoting the text up to it quotes nothing secret.
+		// that a parser quoting the text up to it quotes nothing secret. Where it
+		// holds a '/' or a ':', a parser reads the authority as ending there and may
+		// quote what follows as the path or the port: each rest is a candidate too.
 		for i := range len(pass) {
-			if pass[i] == '@' {
+			switch pass[i] {
+			case '@':
 				add(pass[:i])
+			case '/', ':':
+				if i+1 < len(pass) {
+					add(pass[i+1:])
+				}
 			}
 		}
 	}
