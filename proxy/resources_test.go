@@ -189,7 +189,7 @@ func TestOpenStreamsDoNotHoldTheirRequests(t *testing.T) {
 	e := newEnv(t, strings.Replace(baseConfig, `"{{OPENAI}}"`, `"`+upstream.URL+`"`, 1))
 
 	const streams = 12
-	text := strings.Repeat("a long history ", 1<<20/15) // ~1 MiB, one allocation shared by every request
+	text := strings.Repeat("a long history ", 2<<20/15) // ~2 MiB, one allocation shared by every request
 	for _, c := range []struct{ name, path, body string }{
 		{"chat", "/v1/chat/completions", `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"` + text + `"}]}`},
 		{"messages", "/v1/messages", `{"model":"gpt-4o","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"` + text + `"}]}`},
@@ -229,7 +229,9 @@ func TestOpenStreamsDoNotHoldTheirRequests(t *testing.T) {
 			runtime.ReadMemStats(&during)
 			grew := int64(during.HeapAlloc) - int64(before.HeapAlloc)
 			t.Logf("%d open streams of %d KiB requests: heap grew by %.1f MiB", streams, len(body)>>10, float64(grew)/(1<<20))
-			if limit := int64(streams * len(body) / 4); grew > limit {
+			// Held, the bodies alone would be twice this; what else the streams hold
+			// (connections, buffers, goroutines) is a tenth of it.
+			if limit := int64(streams * len(body) / 2); grew > limit {
 				t.Errorf("heap grew by %d bytes with %d streams open: their %d-byte requests are still held", grew, streams, len(body))
 			}
 		})
