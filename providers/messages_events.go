@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/switchyard/switchyard/internal/jsonfield"
+	"github.com/switchyard/switchyard/internal/jsonscan"
 	"github.com/switchyard/switchyard/internal/jsonstr"
 )
 
@@ -179,8 +180,12 @@ type MessagesEvents struct {
 // Data is data itself. Data that is not a JSON object, a malformed message_start
 // or message_delta, or an event before message_start is a decode error.
 func (m *MessagesEvents) Next(name, data []byte) (Chunk, error) {
-	// One structural pass: the data must be a JSON object (it goes to the client
-	// as it is), and its "type" names a nameless event.
+	// The data goes to the client as it is: it must be valid JSON (jsonfield.Each
+	// below checks structure only, and would let `{"type":"x"}0` through), an
+	// object whose "type" names a nameless event.
+	if !jsonscan.Valid(data) {
+		return Chunk{}, malformedEvent(errors.New("an event that is not valid JSON"))
+	}
 	var typ []byte
 	if err := jsonfield.Each(data, func(k, v []byte) bool {
 		if string(k) == "type" {
