@@ -75,6 +75,9 @@ func credentialParam(name string) bool {
 	return false
 }
 
+// maxSpans bounds the places a malformed password is cut at (see URLSecrets).
+const maxSpans = 64
+
 // URLSecrets lists the credentials a URL holds: its user info's password (or a lone
 // user info) and the values of its credential-like query parameters, both as written
 // and decoded.
@@ -100,17 +103,25 @@ func URLSecrets(raw string) []string {
 		}
 		add(pass)
 		// Where the last '@' is not the user info's end (a malformed URL, or one in
-		// the query), the password ends at an earlier one: each is a candidate, so
-		// that a parser quoting the text up to it quotes nothing secret. Where it
-		// holds a '/' or a ':', a parser reads the authority as ending there and may
-		// quote what follows as the path or the port: each rest is a candidate too.
-		for i := range len(pass) {
+		// the query), a parser reads the text differently: the password may end at
+		// an earlier '@', or at a '?', '#' or '/', and after a '/' or ':' it may quote
+		// the rest as a path or a port. Every span between such places is a
+		// candidate, so that whatever a parser quotes holds nothing secret.
+		starts, ends := []int{0}, []int{len(pass)}
+		for i := 0; i < len(pass) && len(starts)+len(ends) < maxSpans; i++ {
 			switch pass[i] {
-			case '@':
-				add(pass[:i])
-			case '/', ':':
-				if i+1 < len(pass) {
-					add(pass[i+1:])
+			case '/':
+				starts, ends = append(starts, i+1), append(ends, i)
+			case ':':
+				starts = append(starts, i+1)
+			case '@', '?', '#':
+				ends = append(ends, i)
+			}
+		}
+		for _, a := range starts {
+			for _, b := range ends {
+				if a < b && (a > 0 || b < len(pass)) {
+					add(pass[a:b])
 				}
 			}
 		}

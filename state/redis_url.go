@@ -64,7 +64,13 @@ func parseRedisURL(raw string) (redisTarget, error) {
 			t.cluster, err = redis.ParseClusterURL(u)
 		}
 	default:
-		return redisTarget{}, fmt.Errorf("state: state.url: unknown scheme %q: want redis://, rediss://, redis-sentinel:// or redis-cluster:// (rediss-... for TLS)", scheme)
+		// Named only when it is a scheme: text with a ':' or '@' before "://" may be
+		// a password the URL lost its scheme in front of.
+		named := ""
+		if validScheme(scheme) {
+			named = fmt.Sprintf(" %q", scheme)
+		}
+		return redisTarget{}, fmt.Errorf("state: state.url: unknown scheme%s: want redis://, rediss://, redis-sentinel:// or redis-cluster:// (rediss-... for TLS)", named)
 	}
 	if err != nil {
 		return redisTarget{}, scrub(raw, err)
@@ -253,6 +259,20 @@ func orTimeout(d *time.Duration, v time.Duration) {
 	if *d == 0 {
 		*d = v
 	}
+}
+
+// validScheme reports whether s has a URL scheme's syntax (RFC 3986, 3.1).
+func validScheme(s string) bool {
+	for i := range len(s) {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // redact returns raw fit for logs and errors.
