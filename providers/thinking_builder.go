@@ -11,7 +11,8 @@ type ThinkingBuilder struct {
 	thinking, signature, data strings.Builder
 }
 
-// NewThinkingBuilder starts a block of type typ with the text it opened with.
+// NewThinkingBuilder starts a block as its start event opened it: its type and
+// whatever text it came with.
 func NewThinkingBuilder(b ThinkingBlock) *ThinkingBuilder {
 	t := &ThinkingBuilder{Type: b.Type}
 	t.thinking.WriteString(b.Thinking)
