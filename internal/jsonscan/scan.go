@@ -184,69 +184,90 @@ func (s *scanner) array(b []byte, i, depth int) (int, bool) {
 // SWAR constants: a byte repeated in every lane of a uint64.
 const (
 	lanes01 = 0x0101010101010101
+	lanes7f = 0x7f7f7f7f7f7f7f7f
 	lanes80 = 0x8080808080808080
 	quotes  = '"' * lanes01
 	slashes = '\\' * lanes01
 )
 
-// specials marks the bytes of x that need attention inside a string: a quote, a
-// backslash or a control character (below 0x20). The lowest mark is exact (a borrow
-// only marks bytes above a true one falsely), so that TrailingZeros64 finds it.
+// specials marks, with 0x80 in its lane, each byte of x that needs attention inside
+// a string: a quote, a backslash or a control character (below 0x20). The marks are
+// exact: lanes are compared in their low seven bits, where no sum carries into the
+// next lane, and a byte of 0x80 or above is never marked. Exact marks let one load
+// serve every special byte in it: agents' tool results have an escape every few
+// words.
 func specials(x uint64) uint64 {
-	below20 := (x - 0x20*lanes01) & ^x & lanes80
-	return zeroLane(x^quotes) | zeroLane(x^slashes) | below20
-}
-
-// zeroLane marks the bytes of v that are zero.
-func zeroLane(v uint64) uint64 { return (v - lanes01) & ^v & lanes80 }
-
-// nextSpecial returns the index of the first byte at or after j that needs attention
-// inside a string, or len(b). Eight bytes are looked at a time: strings are most of
-// a chat request, and agents' tool results have an escape every few words.
-func nextSpecial(b []byte, j int) int {
-	for ; j+8 <= len(b); j += 8 {
-		if m := specials(binary.LittleEndian.Uint64(b[j:])); m != 0 {
-			return j + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for j < len(b) && b[j] >= 0x20 && b[j] != '"' && b[j] != '\\' {
-		j++
-	}
-	return j
+	t := x & lanes7f
+	notQuote := (t ^ quotes) + lanes7f
+	notSlash := (t ^ slashes) + lanes7f
+	atLeast20 := t + (0x80-0x20)*lanes01
+	return ^(notQuote&notSlash&atLeast20 | x) & lanes80
 }
 
 // skipString returns the index after the valid string starting at b[i] == '"', and
 // whether it contains escapes. Bytes of 0x80 and above are not checked for UTF-8,
-// as encoding/json.Valid does not check them.
+// as encoding/json.Valid does not check them. Eight bytes are looked at a time.
 func skipString(b []byte, i int) (end int, escaped, ok bool) {
 	j := i + 1
-	for {
-		if j = nextSpecial(b, j); j >= len(b) {
-			return 0, false, false
-		}
-		switch b[j] {
-		case '"':
-			return j + 1, escaped, true
-		case '\\':
-			escaped = true
-			if j+1 >= len(b) {
-				return 0, false, false
-			}
-			switch b[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j += 2
-			case 'u':
-				if j+6 > len(b) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
+	for j+8 <= len(b) {
+		base := j
+		m := specials(binary.LittleEndian.Uint64(b[base:]))
+		j += 8
+		for m != 0 {
+			k := base + bits.TrailingZeros64(m)>>3
+			switch b[k] {
+			case '"':
+				return k + 1, escaped, true
+			case '\\':
+				escaped = true
+				if j = skipEscape(b, k); j < 0 {
 					return 0, false, false
 				}
-				j += 6
-			default:
+				if j-base >= 8 {
+					m = 0
+				} else {
+					m &= ^uint64(0) << ((j - base) * 8)
+					j = max(j, base+8)
+				}
+			default: // a control character
 				return 0, false, false
 			}
-		default: // a control character
-			return 0, false, false
 		}
 	}
+	for j < len(b) {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, escaped, true
+		case c == '\\':
+			escaped = true
+			if j = skipEscape(b, j); j < 0 {
+				return 0, false, false
+			}
+		case c < 0x20:
+			return 0, false, false
+		default:
+			j++
+		}
+	}
+	return 0, false, false
+}
+
+// skipEscape returns the index after the escape starting at b[k] == '\\', or -1 if
+// it is not one.
+func skipEscape(b []byte, k int) int {
+	if k+1 >= len(b) {
+		return -1
+	}
+	switch b[k+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return k + 2
+	case 'u':
+		if k+6 > len(b) || !isHex(b[k+2]) || !isHex(b[k+3]) || !isHex(b[k+4]) || !isHex(b[k+5]) {
+			return -1
+		}
+		return k + 6
+	}
+	return -1
 }
 
 // skipNumber returns the index after the number starting at b[i]:
