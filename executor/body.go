@@ -13,11 +13,31 @@ import (
 // client_timeouts.read_body. Its memory follows the bytes received, not the
 // Content-Length announced.
 func (rec *Record) ReadBody(w http.ResponseWriter) ([]byte, *Error) {
+	return rec.readBody(w, false)
+}
+
+// BorrowBody is ReadBody for a handler that keeps no slice of the body past the
+// request's end, nor past Run.Relay: a large body is read into a pooled buffer,
+// lent until then (see providers.Lease). Its upstream requests and hedged
+// attempts hold it while they read it.
+func (rec *Record) BorrowBody(w http.ResponseWriter) ([]byte, *Error) {
+	// Logged bodies are read at the request's end, after a stream's commit.
+	return rec.readBody(w, !rec.snap.Config.Log.Bodies)
+}
+
+func (rec *Record) readBody(w http.ResponseWriter, borrow bool) ([]byte, *Error) {
 	cfg := rec.snap.Config
 	limit, timeout := cfg.MaxBodyBytes, cfg.ClientTimeouts.ReadBody
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(timeout))
-	body, err := providers.ReadSized(http.MaxBytesReader(w, rec.r.Body, limit), rec.r.ContentLength, limit)
+	r := http.MaxBytesReader(w, rec.r.Body, limit)
+	var body []byte
+	var err error
+	if borrow {
+		body, rec.lease, err = providers.ReadLeased(r, rec.r.ContentLength, limit)
+	} else {
+		body, err = providers.ReadSized(r, rec.r.ContentLength, limit)
+	}
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		var ne net.Error
@@ -40,6 +60,14 @@ func (rec *Record) ReadBody(w http.ResponseWriter) ([]byte, *Error) {
 		rec.ReqBody = body
 	}
 	return body, nil
+}
+
+// returnBody lets go of the request's hold on a lent body.
+func (rec *Record) returnBody() {
+	if l := rec.lease; l != nil {
+		rec.lease = nil
+		l.Release()
+	}
 }
 
 // Snapshot is the configuration the request is served under.

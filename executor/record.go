@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/switchyard/switchyard/policy"
+	"github.com/switchyard/switchyard/providers"
 	"github.com/switchyard/switchyard/telemetry"
 )
 
@@ -43,6 +44,8 @@ type Record struct {
 	Outcome Outcome
 	// ReqBody and RespBody are kept only when log.bodies is on.
 	ReqBody, RespBody []byte
+	// lease lends the body's buffer (BorrowBody), until End or Run.Relay.
+	lease *providers.Lease
 	// CacheResult is hit or miss when the request used the response cache.
 	CacheResult string
 	// Turns is the Responses API conversation's turn count, this one included.
@@ -132,6 +135,7 @@ func (rec *Record) End() {
 	}
 	rec.log(elapsed, statusClass)
 	rec.endSpan()
+	rec.returnBody()
 }
 
 func (rec *Record) log(elapsed time.Duration, statusClass string) {

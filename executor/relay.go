@@ -100,6 +100,7 @@ const SSEContentType = "text/event-stream; charset=utf-8"
 // event and counts against the target.
 func (x *Run) Relay(w http.ResponseWriter, a *Answer, sink Sink) {
 	x.work.Store(nil) // committed: no attempt follows, and the request need not outlive its stream's start
+	x.rec.returnBody()
 	x.e.streams.Inc()
 	defer x.e.streams.Dec()
 	out := &x.rec.Outcome

@@ -48,6 +48,29 @@ var chunkPool = sync.Pool{New: func() any { return new([firstRead]byte) }}
 // byte holds one chunk; a body without a length is copied once into a buffer of its
 // size. An empty body is returned as empty, not nil.
 func ReadSized(r io.Reader, length, limit int64) ([]byte, error) {
+	return readSized(r, length, limit, nil)
+}
+
+// ReadLeased is ReadSized with a body of 64 KiB or more read into a pooled buffer,
+// lent by the lease returned (nil for a body not pooled), held once by the caller.
+// On an error nothing is returned.
+func ReadLeased(r io.Reader, length, limit int64) ([]byte, *Lease, error) {
+	var lease *Lease
+	body, err := readSized(r, length, limit, &lease)
+	if err != nil {
+		lease.Release()
+		return nil, nil, err
+	}
+	if lease != nil && !lease.owns(body) {
+		lease.Release() // a body longer than announced grew out of it
+		lease = nil
+	}
+	return body, lease, nil
+}
+
+// readSized is ReadSized; with lease set, a body's buffer may be a lent one, whose
+// lease it stores there.
+func readSized(r io.Reader, length, limit int64, lease **Lease) ([]byte, error) {
 	if length <= 0 || length > limit {
 		length = -1
 	}
@@ -59,10 +82,10 @@ func ReadSized(r io.Reader, length, limit int64) ([]byte, error) {
 			return nil, err
 		}
 		if end {
-			return arrived.bytes(make([]byte, 0, arrived.n)), nil
+			return arrived.bytes(newBody(arrived.n, lease)), nil
 		}
 	}
-	buf := arrived.bytes(make([]byte, 0, length))
+	buf := arrived.bytes(newBody(int(length), lease))
 	arrived.release()
 	for {
 		if len(buf) == cap(buf) {
@@ -87,6 +110,17 @@ func ReadSized(r io.Reader, length, limit int64) ([]byte, error) {
 			return buf, err
 		}
 	}
+}
+
+// newBody returns an empty buffer for a body of n bytes: a lent one when lease is
+// set and n is a pooled size.
+func newBody(n int, lease **Lease) []byte {
+	if lease != nil {
+		if *lease = newLease(n); *lease != nil {
+			return (*lease).bytes(n)
+		}
+	}
+	return make([]byte, 0, n)
 }
 
 // chunks hold the first bytes of a body, in pooled chunks.

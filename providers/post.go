@@ -51,14 +51,20 @@ func NewPost(ctx context.Context, url string, body []byte, static, extra http.He
 func NewPostBody(ctx context.Context, url string, body Body, static, extra http.Header, stream bool) (*http.Request, error) {
 	n := body.Len()
 	var rd io.Reader
-	if n < joinBelow {
+	lease := LeaseFrom(ctx)
+	if n < joinBelow && lease == nil {
 		rd = bytes.NewReader(body.Bytes())
 	} else {
-		held := &heldBody{pieces: body}
+		// Held until Do returns, and read by readers the transport closes: a body
+		// built from a lent buffer, whatever its size, holds the lease while read.
+		held := &heldBody{pieces: body, lease: lease}
 		rd, _ = held.open()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, rd)
 	if err != nil {
+		if c, ok := rd.(io.Closer); ok {
+			_ = c.Close()
+		}
 		return nil, err
 	}
 	if b, ok := rd.(*pieceReader); ok {
@@ -97,10 +103,12 @@ func Do(c *http.Client, req *http.Request) (*http.Response, error) {
 
 var errBodyReleased = errors.New("request body already sent and released")
 
-// heldBody is a large request body, held for GetBody until Do returns.
+// heldBody is a large request body, or one built from a lent buffer, held for
+// GetBody until Do returns.
 type heldBody struct {
 	mu     sync.Mutex
 	pieces Body
+	lease  *Lease // of the buffer the pieces may lie in; nil when none is lent
 }
 
 func (h *heldBody) open() (io.ReadCloser, error) {
@@ -109,6 +117,7 @@ func (h *heldBody) open() (io.ReadCloser, error) {
 	if h.pieces == nil {
 		return nil, errBodyReleased
 	}
+	h.lease.Hold()
 	return &pieceReader{bufs: append(net.Buffers(nil), h.pieces...), held: h}, nil
 }
 
@@ -138,7 +147,11 @@ func (r *pieceReader) Read(p []byte) (int, error) {
 
 func (r *pieceReader) Close() error {
 	r.mu.Lock()
+	wasClosed := r.closed
 	r.bufs, r.closed = nil, true
 	r.mu.Unlock()
+	if !wasClosed {
+		r.held.lease.Release()
+	}
 	return nil
 }

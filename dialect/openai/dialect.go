@@ -31,11 +31,11 @@ func (d *Dialect) Endpoints() []executor.Endpoint {
 	// here, the alias.
 	for _, prefix := range []string{"/v1", "/openai/v1"} {
 		eps = append(eps,
-			executor.Endpoint{Pattern: "POST " + prefix + "/chat/completions", API: "chat", Serve: d.withBody(d.serveChat, false)},
-			executor.Endpoint{Pattern: "POST " + prefix + "/embeddings", API: "embeddings", Serve: d.withBody(d.serveEmbeddings, false)},
+			executor.Endpoint{Pattern: "POST " + prefix + "/chat/completions", API: "chat", Serve: d.withBody(d.serveChat, false, borrowed)},
+			executor.Endpoint{Pattern: "POST " + prefix + "/embeddings", API: "embeddings", Serve: d.withBody(d.serveEmbeddings, false, kept)},
 			executor.Endpoint{Pattern: "GET " + prefix + "/models", API: "models", Serve: d.ServeModels},
 			executor.Endpoint{Pattern: "GET " + prefix + "/models/{id...}", API: "models", Serve: d.serveModel},
-			executor.Endpoint{Pattern: "POST " + prefix + "/responses", API: "responses", Serve: d.withBody(d.serveResponsesCreate, false)},
+			executor.Endpoint{Pattern: "POST " + prefix + "/responses", API: "responses", Serve: d.withBody(d.serveResponsesCreate, false, kept)},
 			executor.Endpoint{Pattern: "GET " + prefix + "/responses/{id}", API: "responses", Serve: d.serveResponsesGet},
 			executor.Endpoint{Pattern: "DELETE " + prefix + "/responses/{id}", API: "responses", Serve: d.serveResponsesDelete},
 			executor.Endpoint{Pattern: "GET " + prefix + "/responses/{id}/input_items", API: "responses", Serve: d.serveResponsesInputItems},
@@ -43,8 +43,8 @@ func (d *Dialect) Endpoints() []executor.Endpoint {
 	}
 	// Azure OpenAI SDKs address deployments by path; the deployment is the alias.
 	return append(eps,
-		executor.Endpoint{Pattern: "POST /openai/deployments/{deployment}/chat/completions", API: "chat", Serve: d.withBody(d.serveChat, true)},
-		executor.Endpoint{Pattern: "POST /openai/deployments/{deployment}/embeddings", API: "embeddings", Serve: d.withBody(d.serveEmbeddings, true)},
+		executor.Endpoint{Pattern: "POST /openai/deployments/{deployment}/chat/completions", API: "chat", Serve: d.withBody(d.serveChat, true, borrowed)},
+		executor.Endpoint{Pattern: "POST /openai/deployments/{deployment}/embeddings", API: "embeddings", Serve: d.withBody(d.serveEmbeddings, true, kept)},
 	)
 }
 
@@ -100,11 +100,19 @@ func Render(w http.ResponseWriter, e *executor.Error) {
 	_ = json.NewEncoder(w).Encode(docOf(e))
 }
 
+// How a handler reads its body: kept, or borrowed by one that keeps no slice of it
+// past its request (a chat completion's; see executor.Record.BorrowBody).
+var (
+	kept     = (*executor.Record).ReadBody
+	borrowed = (*executor.Record).BorrowBody
+)
+
 // withBody reads the request body and hands it to serve. With fromPath, the path's
 // {deployment} names the alias, as Azure OpenAI SDKs send it.
-func (d *Dialect) withBody(serve func(http.ResponseWriter, *executor.Record, []byte), fromPath bool) executor.Handler {
+func (d *Dialect) withBody(serve func(http.ResponseWriter, *executor.Record, []byte), fromPath bool,
+	read func(*executor.Record, http.ResponseWriter) ([]byte, *executor.Error)) executor.Handler {
 	return func(w http.ResponseWriter, rec *executor.Record) {
-		body, err := rec.ReadBody(w)
+		body, err := read(rec, w)
 		if err == nil && fromPath {
 			body, err = withModel(body, rec.Request().PathValue("deployment"))
 		}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+
+	"github.com/switchyard/switchyard/providers"
 )
 
 // Converse request bodies are written into pooled buffers: an agent's request is
@@ -36,6 +38,9 @@ type requestBody struct {
 	buf *[]byte // nil when b is not pooled
 	// refs counts the holders: the sender until Do returns, and each reader open.
 	refs atomic.Int32
+	// client is the lease of the client's body, which b may lie in: each reader
+	// open holds it.
+	client *providers.Lease
 }
 
 // plainBody is a body that is not pooled.
@@ -55,6 +60,7 @@ func (r *requestBody) open() io.ReadCloser {
 	if r.buf != nil {
 		r.refs.Add(1)
 	}
+	r.client.Hold()
 	br := &bodyReader{body: r}
 	br.Reset(r.b)
 	return br
@@ -80,6 +86,7 @@ type bodyReader struct {
 func (r *bodyReader) Close() error {
 	if !r.closed.Swap(true) {
 		r.body.release()
+		r.body.client.Release()
 	}
 	return nil
 }

@@ -58,6 +58,7 @@ func (p *Provider) send(ctx context.Context, op, model string, body *requestBody
 	if err := p.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), signingName, p.region, time.Now()); err != nil {
 		return nil, &providers.Error{Class: providers.ClassCredential, Err: err, Message: "signing the Bedrock request"}
 	}
+	body.client = providers.LeaseFrom(ctx)
 	req.Body = body.open()
 	req.GetBody = func() (io.ReadCloser, error) { return body.open(), nil }
 	resp, err := p.client.Do(req)
