@@ -263,46 +263,69 @@ const (
 	lanes01 = 0x0101010101010101
 	lanes7f = 0x7f7f7f7f7f7f7f7f
 	lanes80 = 0x8080808080808080
-	lanesE0 = 0xe0e0e0e0e0e0e0e0
 )
 
-// zeroBytes marks (with its high bit) each byte of v that is zero, exactly: no
-// carry crosses a lane.
-func zeroBytes(v uint64) uint64 { return ^((v&lanes7f + lanes7f) | v) & lanes80 }
-
-// eqBytes marks each byte of v that is c.
-func eqBytes(v uint64, c byte) uint64 { return zeroBytes(v ^ uint64(c)*lanes01) }
+// attention marks (with its high bit) each byte of x that scanString stops at: a
+// quote, a backslash, a control character or a byte of 0x80 and above. The marks
+// are exact (lanes are compared in their low seven bits, where no sum carries into
+// the next lane), so one load serves every mark in it.
+func attention(x uint64) uint64 {
+	t := x & lanes7f
+	notQuote := (t ^ '"'*lanes01) + lanes7f
+	notSlash := (t ^ '\\'*lanes01) + lanes7f
+	atLeast20 := t + (0x80-0x20)*lanes01
+	return (^(notQuote & notSlash & atLeast20) | x) & lanes80
+}
 
 // scanString returns the index after the string that starts at b[i] (a quote),
 // and whether its contents are their own canonical encoding (see transcode):
-// printable ASCII with no \u or \/ escape. It reads eight bytes at a time and
-// branches only on a quote that may end the string (one that does not follow a
-// lone backslash): agent text, dense with \n, \t and \" (all canonical), is
-// read in one pass. A \u or \/ after an escaped backslash also answers false.
+// printable ASCII with no \u or \/ escape. It reads eight bytes at a time, and
+// every mark of a word from one load: agent text is dense with \n, \t and \"
+// (all canonical).
 func scanString(b []byte, i int) (end int, canonical, ok bool) {
-	var seen, carry uint64 // carry: the backslashes of the eight bytes before
+	canonical = true
 	j := i + 1
-	for ; j+8 <= len(b); j += 8 {
-		x := binary.LittleEndian.Uint64(b[j:])
-		slash := eqBytes(x, '\\')
-		prev := slash<<8 | carry>>56
-		prev2 := slash<<16 | carry>>48
-		carry = slash
-		odd := x&lanes80 | zeroBytes(x&lanesE0) | (eqBytes(x, 'u')|eqBytes(x, '/'))&prev
-		for quote := eqBytes(x, '"') &^ (prev &^ prev2); quote != 0; quote &= quote - 1 {
-			k := bits.TrailingZeros64(quote) >> 3
-			if !escaped(b, i, j+k) {
-				return j + k + 1, seen|odd&(1<<(8*k)-1) == 0, true
+	for j+8 <= len(b) {
+		base := j
+		m := attention(binary.LittleEndian.Uint64(b[base:]))
+		j += 8
+		for m != 0 {
+			k := base + bits.TrailingZeros64(m)>>3
+			switch c := b[k]; {
+			case c == '"':
+				return k + 1, canonical, true
+			case c == '\\':
+				if k+1 >= len(b) {
+					return 0, false, false
+				}
+				if e := b[k+1]; e == 'u' || e == '/' {
+					canonical = false
+				}
+				if next := k + 2; next-base >= 8 {
+					m, j = 0, next
+				} else {
+					m &= ^uint64(0) << ((next - base) * 8)
+				}
+			default: // a control character or non-ASCII
+				canonical = false
+				m &= m - 1
 			}
 		}
-		seen |= odd
 	}
 	for ; j < len(b); j++ {
 		switch c := b[j]; {
-		case c == '"' && !escaped(b, i, j):
-			return j + 1, seen == 0, true
-		case c < 0x20, c >= utf8.RuneSelf, (c == 'u' || c == '/') && b[j-1] == '\\':
-			seen = 1
+		case c == '"':
+			return j + 1, canonical, true
+		case c == '\\':
+			if j+1 >= len(b) {
+				return 0, false, false
+			}
+			if e := b[j+1]; e == 'u' || e == '/' {
+				canonical = false
+			}
+			j++
+		case c < 0x20, c >= utf8.RuneSelf:
+			canonical = false
 		}
 	}
 	return 0, false, false

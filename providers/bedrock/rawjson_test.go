@@ -2,7 +2,9 @@ package bedrock
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -134,4 +136,30 @@ func FuzzMalformedInput(f *testing.F) {
 		}
 		_, _ = valueEnd(raw, 0)
 	})
+}
+
+// attention marks exactly the bytes scanString stops at, in every lane, whatever
+// the other lanes hold: scanString handles every mark of a word from one load.
+func TestAttentionIsExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	interesting := []byte{0, 0x1f, 0x20, '"', '\\', 'u', '/', 0x7f, 0x80, 0xa2, 0xdc, 0xff}
+	for range 200000 {
+		var w [8]byte
+		for i := range w {
+			if r.IntN(2) == 0 {
+				w[i] = interesting[r.IntN(len(interesting))]
+			} else {
+				w[i] = byte(r.IntN(256))
+			}
+		}
+		var want uint64
+		for i, c := range w {
+			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+				want |= 0x80 << (8 * i)
+			}
+		}
+		if got := attention(binary.LittleEndian.Uint64(w[:])); got != want {
+			t.Fatalf("attention(% x) = %#x, want %#x", w, got, want)
+		}
+	}
 }
