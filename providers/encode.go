@@ -48,7 +48,8 @@ func NewStreamEncoder(id, model string, created int64) *StreamEncoder {
 	p = strconv.AppendInt(p, created, 10)
 	p = append(p, `,"model":`...)
 	p = AppendJSONString(p, model)
-	return &StreamEncoder{prefix: p, buf: make([]byte, 0, 512)}
+	// buf grows to the largest chunk: an idle stream holds it for its whole life.
+	return &StreamEncoder{prefix: p}
 }
 
 func (e *StreamEncoder) start() {

@@ -75,8 +75,10 @@ type frameReader struct {
 	buf []byte // the current message; grows to the largest one, then stays
 }
 
+// A text delta's message is about 250 bytes (prelude, three headers, the delta
+// and its padding "p"): an idle stream holds this buffer for its whole life.
 func newFrameReader(r io.Reader) *frameReader {
-	return &frameReader{r: r, buf: make([]byte, 1024)}
+	return &frameReader{r: r, buf: make([]byte, 512)}
 }
 
 // next reads the next message into f. It returns io.EOF when the stream ends
