@@ -61,7 +61,7 @@ func ReadLeased(r io.Reader, length, limit int64) ([]byte, *Lease, error) {
 		lease.Release()
 		return nil, nil, err
 	}
-	if lease != nil && !lease.owns(body) {
+	if lease != nil && !lease.Owns(body) {
 		lease.Release() // a body longer than announced grew out of it
 		lease = nil
 	}
@@ -113,10 +113,12 @@ func readSized(r io.Reader, length, limit int64, lease **Lease) ([]byte, error) 
 }
 
 // newBody returns an empty buffer for a body of n bytes: a lent one when lease is
-// set and n is a pooled size.
+// set and n is at least 64 KiB. A smaller body is not lent: its upstream request
+// would lose net/http's single write of the headers and an in-memory body
+// (NewPostBody).
 func newBody(n int, lease **Lease) []byte {
-	if lease != nil {
-		if *lease = newLease(n); *lease != nil {
+	if lease != nil && n >= joinBelow {
+		if *lease = NewLease(n); *lease != nil {
 			return (*lease).bytes(n)
 		}
 	}

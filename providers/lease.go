@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 )
 
-// A client's body of 64 KiB or more can be read into a pooled buffer, lent to the
+// A client's body of 64 KiB or more is read into a pooled buffer, lent to the
 // request by a Lease: an agent's request is several hundred kilobytes, and a new
 // buffer for each is zeroed, faulted in and collected every time (a quarter of a
 // pass-through's CPU). The buffer goes back to the pool when its last holder lets
@@ -15,14 +15,15 @@ import (
 // attempt still running, and each reader of an upstream body the transport was
 // given (closed by the transport, possibly after Do returns). A holder must not
 // keep a slice of the buffer past its release: the next request's bytes land there.
+// Translations lend the buffers they write bodies in the same way, from 2 KiB.
 
 const (
-	leaseMin = firstRead // below, a body is cheap to allocate
-	leaseMax = 8 << 20   // above, a rare huge body does not stay in memory
+	leaseMin = 2 << 10 // below, a buffer is cheap to allocate
+	leaseMax = 8 << 20 // above, a rare huge body does not stay in memory
 	// Buffers come in four sizes per doubling, so that one wastes at most a
 	// quarter of its capacity.
 	leaseSteps   = 4
-	leaseMinBits = 15 // 1<<leaseMinBits < leaseMin
+	leaseMinBits = 10 // 1<<leaseMinBits < leaseMin
 )
 
 var leasePools [(23 - leaseMinBits) * leaseSteps]sync.Pool // of *[]byte
@@ -43,9 +44,9 @@ type Lease struct {
 	refs atomic.Int32
 }
 
-// newLease lends a buffer for a body of n bytes, held once (by the caller); nil
-// when n is outside the pooled sizes.
-func newLease(n int) *Lease {
+// NewLease lends a buffer for a body of n bytes, held once (by the caller); nil
+// when n is outside the pooled sizes (2 KiB to 8 MiB).
+func NewLease(n int) *Lease {
 	if n < leaseMin || n > leaseMax {
 		return nil
 	}
@@ -64,8 +65,12 @@ func newLease(n int) *Lease {
 // grows out of it (see ReadLeased).
 func (l *Lease) bytes(n int) []byte { return (*l.buf)[:0:n] }
 
-// owns reports whether b is the lent buffer.
-func (l *Lease) owns(b []byte) bool {
+// Buffer is the lent buffer, empty, with all its capacity (at least the n asked
+// for). What is appended past it grows out of it: see Owns.
+func (l *Lease) Buffer() []byte { return (*l.buf)[:0] }
+
+// Owns reports whether b lies in the lent buffer (it did not grow out of it).
+func (l *Lease) Owns(b []byte) bool {
 	return cap(b) > 0 && &b[:1][0] == &(*l.buf)[0]
 }
 

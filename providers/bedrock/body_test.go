@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/switchyard/switchyard/providers"
 )
 
-// A Converse body lives in a pooled buffer (body.go). The transport may still
+// A large Converse body lives in a lent buffer (body.go). The transport may still
 // write it after Do returns, and may open it again to retry: until it closed
 // every reader, later requests must not be written over it.
 func TestBodyHeldByTheTransportIsNotReused(t *testing.T) {
@@ -25,7 +27,7 @@ func TestBodyHeldByTheTransportIsNotReused(t *testing.T) {
 	})
 	p := newProvider(t, Config{AccessKeyID: testKeyID, SecretAccessKey: testSecret,
 		BaseURL: "https://bedrock-runtime.us-east-1.amazonaws.com", HTTPClient: &http.Client{Transport: rt}})
-	first := `{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("first ", 2000) + `"}]}`
+	first := `{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("first ", 20000) + `"}]}`
 	want, err := translateRequest(chatCall(t, sonnet, first).Request, sonnet)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +36,7 @@ func TestBodyHeldByTheTransportIsNotReused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 20 {
-		other := `{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("other ", 2000+i) + `"}]}`
+		other := `{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("other ", 20000+i) + `"}]}`
 		if _, err := p.Chat(context.Background(), chatCall(t, sonnet, other)); err != nil {
 			t.Fatal(err)
 		}
@@ -59,22 +61,30 @@ func TestBodyHeldByTheTransportIsNotReused(t *testing.T) {
 }
 
 // Each reader of a body counts: the buffer is free only once the sender and
-// every reader let it go, however often a reader is closed.
+// every reader let it go, however often a reader is closed. Buffers lent after
+// the others let go, and written over, must not be the one still read.
 func TestBodyReleasedByItsLastHolder(t *testing.T) {
-	buf := newBuffer(16)
-	body := pooledBody(buf, append((*buf)[:0], "payload"...))
+	const n = 100 << 10
+	own := providers.NewLease(n)
+	body := leasedBody(own, append(own.Buffer(), "payload"...))
 	a, b := body.open(), body.open()
 	body.release() // the sender
 	a.Close()
 	a.Close()
-	if n := body.refs.Load(); n != 1 {
-		t.Fatalf("%d holders after the sender and one reader (closed twice) let go, want 1", n)
+	var others []*providers.Lease
+	for range 8 {
+		l := providers.NewLease(n)
+		buf := l.Buffer()
+		for range cap(buf) {
+			buf = append(buf, 'x')
+		}
+		others = append(others, l)
 	}
 	if got, _ := io.ReadAll(b); string(got) != "payload" {
 		t.Fatalf("read %q", got)
 	}
 	b.Close()
-	if n := body.refs.Load(); n != 0 {
-		t.Fatalf("%d holders left", n)
+	for _, l := range others {
+		l.Release()
 	}
 }

@@ -19,9 +19,10 @@ const jsonObjectInstruction = "Respond with a single valid JSON object and nothi
 
 // converseRequest is one chat request in Converse terms.
 type converseRequest struct {
-	// body is the request body as sent, written in buf, a pooled buffer (body.go).
+	// body is the request body as sent, written in own's buffer when it is not
+	// nil (body.go).
 	body []byte
-	buf  *[]byte
+	own  *providers.Lease
 	// jsonTool names the synthetic tool that carries a json_schema response (see
 	// responseFormatTool); its input is returned as the message text. Empty when
 	// the request has no json_schema response format.
@@ -42,14 +43,25 @@ func translateRequest(r *providers.Request, model string) (*converseRequest, err
 	if err := checkUnsupported(req); err != nil {
 		return nil, err
 	}
-	buf := newBuffer(len(r.Body) + len(r.Body)/8 + 1024)
-	c := conversation{keepReasoning: familyOf(model) == familyClaude, out: *buf}
+	n := len(r.Body) + len(r.Body)/8 + 1024
+	own := providers.NewLease(n)
+	var buf []byte
+	if own != nil {
+		buf = own.Buffer()
+	} else {
+		buf = make([]byte, 0, n)
+	}
+	c := conversation{keepReasoning: familyOf(model) == familyClaude, out: buf}
 	out, err := c.translate(r, req, model)
 	if err != nil {
-		pooledBody(buf, c.out[:0]).release()
+		own.Release()
 		return nil, err
 	}
-	out.buf = buf
+	if own != nil && !own.Owns(out.body) {
+		own.Release() // the body grew out of the lent buffer
+		own = nil
+	}
+	out.own = own
 	return out, nil
 }
 
