@@ -75,8 +75,6 @@ type Run struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	plan   *policy.Plan
-	// lease lends the client's body, held by each hedged attempt while it runs.
-	lease *providers.Lease
 	// work is what the attempts send; nil once a stream is committed (Relay),
 	// so that a long stream does not keep the request in memory. An attempt
 	// reads it once, as it starts (a hedged one may start late).
@@ -116,7 +114,7 @@ func (e *Executor) NewRun(rec *Record, a *Admission, w Work) *Run {
 	// Upstream bodies built from a lent client body hold its lease (providers.Do).
 	ctx := providers.WithLease(rec.r.Context(), rec.lease)
 	ctx, cancel := context.WithTimeoutCause(ctx, rec.snap.Config.Resilience.Timeouts.Total, errRequestTimeout)
-	x := &Run{e: e, snap: rec.snap, rec: rec, ctx: ctx, cancel: cancel, plan: a.Plan, lease: rec.lease}
+	x := &Run{e: e, snap: rec.snap, rec: rec, ctx: ctx, cancel: cancel, plan: a.Plan}
 	x.work.Store(&w)
 	rec.run = x
 	return x
@@ -203,9 +201,10 @@ func (x *Run) hedged(ctx context.Context, t *policy.Target, delay time.Duration)
 	launch := func(t *policy.Target) {
 		actx, cancel := context.WithCancel(ctx)
 		cancels[t] = cancel
-		x.lease.Hold() // the attempt may outlive the request, reading the body
+		lease := providers.LeaseFrom(ctx)
+		lease.Hold() // the attempt may outlive the request, reading the body
 		go func() {
-			defer x.lease.Release()
+			defer lease.Release()
 			ans, err := x.attempt(actx, t)
 			results <- result{t, ans, err}
 		}()

@@ -119,7 +119,9 @@ func readSized(r io.Reader, length, limit int64, lease **Lease) ([]byte, error) 
 func newBody(n int, lease **Lease) []byte {
 	if lease != nil && n >= joinBelow {
 		if *lease = NewLease(n); *lease != nil {
-			return (*lease).bytes(n)
+			// Room for n bytes and no more: a longer body grows out of it (see
+			// ReadLeased), as it would out of a buffer of its announced length.
+			return (*lease).Buffer()[:0:n]
 		}
 	}
 	return make([]byte, 0, n)

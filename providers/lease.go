@@ -24,9 +24,10 @@ const (
 	// quarter of its capacity.
 	leaseSteps   = 4
 	leaseMinBits = 10 // 1<<leaseMinBits < leaseMin
+	leaseMaxBits = 23 // 1<<leaseMaxBits == leaseMax
 )
 
-var leasePools [(23 - leaseMinBits) * leaseSteps]sync.Pool // of *[]byte
+var leasePools [(leaseMaxBits - leaseMinBits) * leaseSteps]sync.Pool // of *[]byte
 
 // leaseClass returns the pool and buffer size for a body of n bytes,
 // leaseMin <= n <= leaseMax.
@@ -60,10 +61,6 @@ func NewLease(n int) *Lease {
 	l.refs.Store(1)
 	return l
 }
-
-// bytes is the buffer, empty, with room for n bytes and no more: a longer body
-// grows out of it (see ReadLeased).
-func (l *Lease) bytes(n int) []byte { return (*l.buf)[:0:n] }
 
 // Buffer is the lent buffer, empty, with all its capacity (at least the n asked
 // for). What is appended past it grows out of it: see Owns.

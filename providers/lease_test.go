@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"testing/iotest"
 )
 
 func TestLeaseClasses(t *testing.T) {
@@ -51,7 +52,7 @@ func TestReadLeased(t *testing.T) {
 			t.Errorf("a body of %d bytes was lent a pooled buffer: its upstream request would be written in pieces", len(small))
 		}
 	}
-	failing := io.MultiReader(bytes.NewReader(doc[:100<<10]), iotest{errors.New("connection reset")})
+	failing := io.MultiReader(bytes.NewReader(doc[:100<<10]), iotest.ErrReader(errors.New("connection reset")))
 	if body, lease, err := ReadLeased(failing, int64(len(doc)), 1<<20); err == nil || body != nil || lease != nil {
 		t.Errorf("a failed read returned %d bytes, lease %v, %v", len(body), lease, err)
 	}
@@ -68,10 +69,6 @@ func TestReadLeased(t *testing.T) {
 		t.Fatalf("longer than announced: %d bytes, lease %v, %v", len(body), lease, err)
 	}
 }
-
-type iotest struct{ err error }
-
-func (r iotest) Read([]byte) (int, error) { return 0, r.err }
 
 // An upstream body built under a lease holds it from each reader's opening to its
 // closing, whatever its size, GetBody's replays included.
