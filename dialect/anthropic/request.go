@@ -37,20 +37,10 @@ func ParseRequest(body []byte) (*Request, error) {
 }
 
 func parse(body []byte) (*Request, error) {
-	var unknown []string
-	if err := eachMember(body, func(k, _ []byte) error {
-		if !knownMembers[string(k)] {
-			unknown = append(unknown, string(k))
-		}
-		return nil
-	}); err != nil {
+	r, err := decode(body)
+	if err != nil {
 		return nil, err
 	}
-	var r Request
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, invalid("There was an issue with the format or content of your request: %s", decodeMessage(err))
-	}
-	r.Unknown = unknown
 	switch {
 	case r.Model == "":
 		return nil, invalid("model: Field required")
@@ -64,7 +54,7 @@ func parse(body []byte) (*Request, error) {
 			return nil, invalid("messages.%d.role: Input should be 'user' or 'assistant'", i)
 		}
 	}
-	return &r, nil
+	return r, nil
 }
 
 // decodeMessage is a decode error as a client may read it.

@@ -2,10 +2,8 @@ package jsonscan
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -280,32 +278,6 @@ func BenchmarkValidEncodingJSON(b *testing.B) {
 	for b.Loop() {
 		if !json.Valid(doc) {
 			b.Fatal("invalid")
-		}
-	}
-}
-
-// specials marks exactly the bytes a string scan stops at, in every lane, whatever
-// the other lanes hold: skipString handles every mark of a word from one load.
-func TestSpecialsAreExact(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	interesting := []byte{0, 0x1f, 0x20, '"', '\\', 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff}
-	for range 200000 {
-		var w [8]byte
-		for i := range w {
-			if r.IntN(2) == 0 {
-				w[i] = interesting[r.IntN(len(interesting))]
-			} else {
-				w[i] = byte(r.IntN(256))
-			}
-		}
-		var want uint64
-		for i, c := range w {
-			if c < 0x20 || c == '"' || c == '\\' {
-				want |= 0x80 << (8 * i)
-			}
-		}
-		if got := specials(binary.LittleEndian.Uint64(w[:])); got != want {
-			t.Fatalf("specials(% x) = %#x, want %#x", w, got, want)
 		}
 	}
 }

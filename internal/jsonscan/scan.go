@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/switchyard/switchyard/internal/jsonstr"
 )
 
 // The grammar below is RFC 8259's, as encoding/json's scanner implements it.
@@ -182,28 +184,6 @@ func (s *scanner) array(b []byte, i, depth int) (int, bool) {
 }
 
 // SWAR constants: a byte repeated in every lane of a uint64.
-const (
-	lanes01 = 0x0101010101010101
-	lanes7f = 0x7f7f7f7f7f7f7f7f
-	lanes80 = 0x8080808080808080
-	quotes  = '"' * lanes01
-	slashes = '\\' * lanes01
-)
-
-// specials marks, with 0x80 in its lane, each byte of x that needs attention inside
-// a string: a quote, a backslash or a control character (below 0x20). The marks are
-// exact: lanes are compared in their low seven bits, where no sum carries into the
-// next lane, and a byte of 0x80 or above is never marked. Exact marks let one load
-// serve every special byte in it: agents' tool results have an escape every few
-// words.
-func specials(x uint64) uint64 {
-	t := x & lanes7f
-	notQuote := (t ^ quotes) + lanes7f
-	notSlash := (t ^ slashes) + lanes7f
-	atLeast20 := t + (0x80-0x20)*lanes01
-	return ^(notQuote&notSlash&atLeast20 | x) & lanes80
-}
-
 // skipString returns the index after the valid string starting at b[i] == '"', and
 // whether it contains escapes. Bytes of 0x80 and above are not checked for UTF-8,
 // as encoding/json.Valid does not check them. Eight bytes are looked at a time.
@@ -211,7 +191,7 @@ func skipString(b []byte, i int) (end int, escaped, ok bool) {
 	j := i + 1
 	for j+8 <= len(b) {
 		base := j
-		m := specials(binary.LittleEndian.Uint64(b[base:]))
+		m := jsonstr.Specials(binary.LittleEndian.Uint64(b[base:]))
 		j += 8
 		for m != 0 {
 			k := base + bits.TrailingZeros64(m)>>3

@@ -4,6 +4,8 @@
 package jsonstr
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -20,21 +22,18 @@ func Contents(v []byte) ([]byte, bool) {
 // Unescape appends the decoded contents of a JSON string (s, without its quotes) to
 // dst. It reports false for what valid JSON cannot hold: a raw control character,
 // a bare quote, a malformed escape. A lone surrogate becomes U+FFFD, as encoding/json
-// decodes it. Text without escapes is copied as is.
+// decodes it. The text between escapes is copied a run at a time.
 func Unescape(dst, s []byte) ([]byte, bool) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			if c < 0x20 || c == '"' {
-				return dst, false
-			}
-			dst = append(dst, c)
-			continue
+	for i := 0; ; i++ {
+		j := Plain(s, i)
+		dst = append(dst, s[i:j]...)
+		if j == len(s) {
+			return dst, true
 		}
-		i++
-		if i >= len(s) {
+		if s[j] != '\\' || j+1 >= len(s) {
 			return dst, false
 		}
+		i = j + 1
 		switch s[i] {
 		case '"', '\\', '/':
 			dst = append(dst, s[i])
@@ -72,18 +71,45 @@ func Unescape(dst, s []byte) ([]byte, bool) {
 			return dst, false
 		}
 	}
-	return dst, true
 }
 
-// NeedsUnescape reports whether s holds an escape; without one it is its own
-// decoded value.
-func NeedsUnescape(s []byte) bool {
-	for _, c := range s {
-		if c == '\\' {
-			return true
+const (
+	lanes01 = 0x0101010101010101
+	lanes7f = 0x7f7f7f7f7f7f7f7f
+	lanes80 = 0x8080808080808080
+	quotes  = '"' * lanes01
+	slashes = '\\' * lanes01
+)
+
+// Specials marks, with 0x80 in its lane, each byte of x that needs attention inside
+// a string: a quote, a backslash or a control character (below 0x20). The marks are
+// exact: lanes are compared in their low seven bits, where no sum carries into the
+// next lane, and a byte of 0x80 or above is never marked. Exact marks let one load
+// serve every special byte in it: agents' tool results have an escape every few
+// words.
+func Specials(x uint64) uint64 {
+	t := x & lanes7f
+	notQuote := (t ^ quotes) + lanes7f
+	notSlash := (t ^ slashes) + lanes7f
+	atLeast20 := t + (0x80-0x20)*lanes01
+	return ^(notQuote&notSlash&atLeast20 | x) & lanes80
+}
+
+// Plain returns the index of the first byte of s at or after i that is a quote,
+// a backslash or a control character, or len(s): s[i:Plain(s, i)] is text a JSON
+// string holds as it is. Eight bytes are looked at a time.
+func Plain(s []byte, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		if m := Specials(binary.LittleEndian.Uint64(s[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
-	return false
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return i
 }
 
 // Hex4 reads the four hex digits of a \u escape.
@@ -123,15 +149,14 @@ func Decode(buf, v []byte) (value, reuse []byte, ok bool) {
 	if !ok {
 		return nil, buf, false
 	}
-	if !NeedsUnescape(s) {
-		for _, c := range s {
-			if c < 0x20 || c == '"' {
-				return nil, buf, false
-			}
-		}
+	j := Plain(s, 0)
+	if j == len(s) {
 		return s, buf, true
 	}
-	out, ok := Unescape(buf[:0], s)
+	if s[j] != '\\' {
+		return nil, buf, false
+	}
+	out, ok := Unescape(append(buf[:0], s[:j]...), s[j:])
 	return out, out, ok
 }
 
@@ -144,32 +169,26 @@ func String(v []byte) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	escaped, quoted, ascii := false, false, true
-	for _, c := range s {
-		switch {
-		case c < 0x20:
-			return "", false
-		case c == '"':
-			quoted = true
-		case c == '\\':
-			escaped = true
-		case c >= utf8.RuneSelf:
-			ascii = false
+	j := Plain(s, 0)
+	if j == len(s) {
+		if !utf8.Valid(s) {
+			return replaceInvalid(s), true
 		}
+		return string(s), true
 	}
-	out := s
-	if escaped {
-		// Unescape refuses a bare quote; its escapes write whole UTF-8 sequences.
-		if out, ok = Unescape(make([]byte, 0, len(s)), s); !ok {
-			return "", false
-		}
-	} else if quoted {
+	if s[j] != '\\' {
 		return "", false
 	}
-	if !ascii && !utf8.Valid(out) {
+	// Unescape refuses a bare quote or a control character after the first
+	// escape. Its output is new and kept by nothing else: the string takes it.
+	out, ok := Unescape(append(make([]byte, 0, len(s)), s[:j]...), s[j:])
+	switch {
+	case !ok:
+		return "", false
+	case !utf8.Valid(out):
 		return replaceInvalid(out), true
 	}
-	return string(out), true
+	return unsafe.String(unsafe.SliceData(out), len(out)), true
 }
 
 // replaceInvalid is b with each byte that begins no UTF-8 sequence as U+FFFD, as

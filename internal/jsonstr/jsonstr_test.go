@@ -1,7 +1,9 @@
 package jsonstr
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/rand/v2"
 	"testing"
 	"unicode/utf8"
 )
@@ -30,7 +32,8 @@ func TestUnescape(t *testing.T) {
 
 // FuzzUnescape holds Unescape to encoding/json on every string it accepts.
 func FuzzUnescape(f *testing.F) {
-	for _, s := range []string{`hello`, `\"\\\/\b\f\n\r\t`, `\u00e9`, `\ud83d\ude00`, `\ud83d`, `\u`} {
+	for _, s := range []string{`hello`, `\"\\\/\b\f\n\r\t`, `\u00e9`, `\ud83d\ude00`, `\ud83d`, `\u`,
+		`a plain run of text, \n then\t more text after the escapes \u00e9 and more`, "a run of text, then \x01 a raw control", `0123456789abcdef"bare quote`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, s []byte) {
@@ -97,6 +100,32 @@ func TestDecodeAndIndex(t *testing.T) {
 	for in, want := range map[string]int{"0": 0, "42": 42, "": -1, "-1": -1, "1.5": -1, "1234567890": 1234567890, "1234567890123456789": -1} {
 		if got := Index([]byte(in)); got != want {
 			t.Errorf("Index(%q) = %d", in, got)
+		}
+	}
+}
+
+// Specials marks exactly the bytes a string scan stops at, in every lane, whatever
+// the other lanes hold: a scan handles every mark of a word from one load.
+func TestSpecialsAreExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	interesting := []byte{0, 0x1f, 0x20, '"', '\\', 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff}
+	for range 200000 {
+		var w [8]byte
+		for i := range w {
+			if r.IntN(2) == 0 {
+				w[i] = interesting[r.IntN(len(interesting))]
+			} else {
+				w[i] = byte(r.IntN(256))
+			}
+		}
+		var want uint64
+		for i, c := range w {
+			if c < 0x20 || c == '"' || c == '\\' {
+				want |= 0x80 << (8 * i)
+			}
+		}
+		if got := Specials(binary.LittleEndian.Uint64(w[:])); got != want {
+			t.Fatalf("Specials(% x) = %#x, want %#x", w, got, want)
 		}
 	}
 }
