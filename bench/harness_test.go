@@ -140,7 +140,7 @@ func emptyResults() *Results {
 func TestVerdictWithoutSamplesFails(t *testing.T) {
 	res := emptyResults()
 	res.Verdicts = verdicts(res)
-	if len(res.Verdicts) != 16 {
+	if len(res.Verdicts) != 22 {
 		t.Fatalf("%d verdicts, want every target listed:\n%s", len(res.Verdicts), verdictText(res))
 	}
 	for _, v := range res.Verdicts {
@@ -180,14 +180,14 @@ func TestVerdictNeedsBothSides(t *testing.T) {
 		byTarget[v.Target] = v
 	}
 	for target, want := range map[string]Status{
-		"pass-through CPU per request ≤ 1.3× the floor, 1 KB responses":                                      NoSamples, // the floor has none
-		"pass-through CPU per request ≤ 2× the floor, ~400 KB agent request":                                 NoSamples, // the floor has none
-		"added latency beyond the floor at p50 ≤ +1 ms, 50 ms upstream, pass-through, ~400 KB agent request": NoSamples,
-		"translation CPU per request ≤ 2× pass-through, 1 KB responses":                                      NoSamples, // Bedrock has none
-		"a chunk reaches the client within 1 ms of leaving the upstream (p99)":                               NoSamples, // Bedrock has none
-		"memory per idle stream ≤ the floor's, HTTP/1.1 upstream":                                            NoSamples, // 998 of 1000 opened
-		"memory per idle stream ≤ 40 KB, TLS + HTTP/2 upstream":                                              NoSamples, // HTTP/1.1 reached
-		"zero corrupted or cut responses, streams included":                                                  Met,       // 20 responses, none bad
+		"pass-through CPU per request ≤ 1.3× the floor, 1 KB responses":                                                         NoSamples, // the floor has none
+		"pass-through CPU per request ≤ 2× the floor, ~400 KB agent request in OpenAI's format":                                 NoSamples, // the floor has none
+		"added latency beyond the floor at p50 ≤ +1 ms, 50 ms upstream, pass-through, ~400 KB agent request in OpenAI's format": NoSamples,
+		"translation CPU per request ≤ 2× pass-through, 1 KB responses":                                                         NoSamples, // Bedrock has none
+		"a chunk reaches the client within 1 ms of leaving the upstream (p99)":                                                  NoSamples, // Bedrock has none
+		"memory per idle stream ≤ the floor's, HTTP/1.1 upstream":                                                               NoSamples, // 998 of 1000 opened
+		"memory per idle stream ≤ 40 KB, TLS + HTTP/2 upstream":                                                                 NoSamples, // HTTP/1.1 reached
+		"zero corrupted or cut responses, streams included":                                                                     Met,       // 20 responses, none bad
 	} {
 		if got := byTarget[target]; got.Status != want {
 			t.Errorf("%s: %s, want %s", target, got, want)
