@@ -48,6 +48,9 @@ type Request struct {
 	once      sync.Once
 	canonical *ChatRequest
 	err       error
+	// decode is the canonical form of a body the proxy wrote from another
+	// dialect's request: cheaper than decoding Body again.
+	decode func() (*ChatRequest, error)
 }
 
 // span is where a member's value lies in a body; end is 0 when the member is absent.
@@ -317,6 +320,10 @@ func (r *Request) locate(name, v []byte) {
 // rewrite the conversation share the result and must not modify it.
 func (r *Request) Canonical() (*ChatRequest, error) {
 	r.once.Do(func() {
+		if r.decode != nil {
+			r.canonical, r.err = r.decode()
+			return
+		}
 		var c ChatRequest
 		if err := json.Unmarshal(r.Body, &c); err != nil {
 			r.err = InvalidRequest("", "Invalid request: "+err.Error())
@@ -338,6 +345,17 @@ func NewRequest(c *ChatRequest) (*Request, error) {
 		return nil, err
 	}
 	r.once.Do(func() { r.canonical = c })
+	return r, nil
+}
+
+// NewChatBody wraps a chat body the proxy wrote from another dialect's request;
+// canonical returns the same request decoded, when a provider needs it.
+func NewChatBody(body []byte, canonical func() (*ChatRequest, error)) (*Request, error) {
+	r, err := ParseChat(body)
+	if err != nil {
+		return nil, err
+	}
+	r.decode = canonical
 	return r, nil
 }
 

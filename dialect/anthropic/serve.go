@@ -199,8 +199,9 @@ func (d *Dialect) serveMessages(w http.ResponseWriter, rec *executor.Record) {
 }
 
 // translation is the chat request every non-native target gets: the body
-// decoded and translated once, on first use, so that a request served natively
-// never pays for either.
+// translated once, on first use, so that a request served natively never pays
+// for it. The conversation is copied as written when chatBody takes it, and
+// decoded into the canonical request only when a provider asks for that.
 type translation struct {
 	body []byte
 	once sync.Once
@@ -212,19 +213,29 @@ type translation struct {
 // client's 400, never a failure of the target.
 func (x *translation) request(*policy.Target) (*providers.Request, error) {
 	x.once.Do(func() {
-		req, err := ParseRequest(x.body)
-		if err == nil {
-			var c *providers.ChatRequest
-			if c, err = req.Canonical(); err == nil {
-				x.out, err = providers.NewRequest(c)
-			}
+		if body, ok := chatBody(x.body); ok {
+			x.out, x.err = providers.NewChatBody(body, x.canonical)
+			return
 		}
-		if e, ok := err.(*Error); ok {
-			err = &providers.Error{Class: providers.ClassInvalidRequest, Status: e.Status, Type: e.Type, Message: e.Message}
+		var c *providers.ChatRequest
+		if c, x.err = x.canonical(); x.err == nil {
+			x.out, x.err = providers.NewRequest(c)
 		}
-		x.err = err
 	})
 	return x.out, x.err
+}
+
+// canonical decodes and translates the body into the canonical request.
+func (x *translation) canonical() (*providers.ChatRequest, error) {
+	req, err := ParseRequest(x.body)
+	var c *providers.ChatRequest
+	if err == nil {
+		c, err = req.Canonical()
+	}
+	if e, ok := err.(*Error); ok {
+		err = &providers.Error{Class: providers.ClassInvalidRequest, Status: e.Status, Type: e.Type, Message: e.Message}
+	}
+	return c, err
 }
 
 // serveCountTokens counts a request's input tokens: exactly where a target of the

@@ -1,0 +1,130 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/switchyard/switchyard/providers"
+)
+
+// agentRequest is the shape Claude Code sends: system blocks and tools marked
+// for the cache, text, tool_use and tool_result turns (a string result, block
+// results, a failed one), thinking with its signature, an image, and text as a
+// client escaping every non-ASCII character writes it (a surrogate pair).
+const agentRequest = `{"model":"m","max_tokens":4096,"stream":true,
+ "system":[{"type":"text","text":"You are an agent.\n"},{"type":"text","text":"Repo: /src","cache_control":{"type":"ephemeral"}}],
+ "tools":[{"name":"read","description":"Read a file","input_schema":{"type":"object","properties":{"path":{"type":"string"}}}},
+  {"name":"bash","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral","ttl":"1h"}}],
+ "thinking":{"type":"enabled","budget_tokens":8000},
+ "messages":[
+  {"role":"user","content":"Fix the \"bug\" in main.go \ud83d\ude00 caf\u00e9 \u2028"},
+  {"role":"assistant","content":[{"type":"thinking","thinking":"Let me look.","signature":"c2ln"},{"type":"text","text":"Reading it."},{"type":"tool_use","id":"t1","name":"read","input":{ "path" : "main.go" }}]},
+  {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"package main\n\nfunc main() {}\n"}]},
+  {"role":"assistant","content":[{"type":"redacted_thinking","data":"ZGF0YQ=="},{"type":"tool_use","id":"t2","name":"bash","input":{}},{"type":"tool_use","id":"t3","name":"bash","input":{"cmd":"go test ./... <x> & y"}}]},
+  {"role":"user","content":[{"type":"tool_result","tool_use_id":"t2","content":[{"type":"text","text":"line 1"},{"type":"text","text":"line 2"}]},
+   {"type":"tool_result","tool_use_id":"t3","is_error":true,"content":"exit 1","cache_control":{"type":"ephemeral"}},
+   {"type":"text","text":"And this picture:"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},
+   {"type":"document","source":{"type":"text","media_type":"text/plain","data":"notes"},"title":"n","cache_control":{"type":"ephemeral"}}]},
+  {"role":"assistant","content":[{"type":"text","text":"Done: "},{"type":"text","text":"all green.","cache_control":{"type":"ephemeral"}}]},
+  {"role":"assistant","content":[]},
+  {"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]},
+  {"role":"system","content":"Be brief."},
+  {"role":"user","content":""}
+ ]}`
+
+var chatBodySeeds = []string{
+	agentRequest,
+	`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"lone \ud83d here"}]}`,
+	"{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"bad \xff byte\"}]}",
+	`{"model":"m","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"n","input":{},"cache_control":{"type":5}}]}]}`,
+	`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":"x","source":{"type":"base64","Data":"d"}}]}]}`,
+	`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":"x","content":[5]}]}]}`,
+	`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"image","source":{"type":"url","url":"u"}}]}]}]}`,
+	`{"model":"m","max_tokens":5,"system":"","messages":[{"role":"user"},{"role":"system","content":[]}]}`,
+	`{"model":"m","max_tokens":5,"top_k":3,"messages":[]}`,
+	`{"model":"m","max_tokens":0,"messages":[]}`,
+	`{"model":"m","messages":[]}`,
+	`{"model":"m","max_tokens":5,"tool_choice":{"type":"any"},"messages":[]}`,
+}
+
+// oldChat is the long way: decode, Canonical, then the chat encoding.
+func oldChat(t *testing.T, body []byte) []byte {
+	t.Helper()
+	req, err := ParseRequest(body)
+	if err != nil {
+		t.Fatalf("chatBody took a body ParseRequest refuses (%v): %s", err, body)
+	}
+	c, err := req.Canonical()
+	if err != nil {
+		t.Fatalf("chatBody took a body Canonical refuses (%v): %s", err, body)
+	}
+	r, err := providers.NewRequest(c)
+	if err != nil {
+		t.Fatalf("NewRequest: %v", err)
+	}
+	return r.Body
+}
+
+// sameChat reports whether two chat bodies decode to the same request.
+func sameChat(t *testing.T, got, want []byte) {
+	t.Helper()
+	if _, err := providers.ParseChat(got); err != nil {
+		t.Fatalf("the proxy's parser refuses %s: %v", got, err)
+	}
+	var g, w providers.ChatRequest
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("%s: %v", got, err)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatalf("%s: %v", want, err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Fatalf("chatBody:\n%s\nthe long way:\n%s", got, want)
+	}
+}
+
+// FuzzChatBody is differential: every body chatBody takes is one the long way
+// takes too, and both write the same chat request.
+func FuzzChatBody(f *testing.F) {
+	for _, s := range append(chatBodySeeds, requestSeeds...) {
+		f.Add([]byte(s))
+	}
+	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.req.json"))
+	for _, in := range inputs {
+		b, _ := os.ReadFile(in)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if got, ok := chatBody(body); ok {
+			sameChat(t, got, oldChat(t, body))
+		}
+	})
+}
+
+// What ordinary clients send takes the short way; what it cannot copy as
+// written (an unpaired surrogate, a byte that is not UTF-8) and what the long
+// way would refuse or read differently does not.
+func TestChatBodyTakes(t *testing.T) {
+	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.req.json"))
+	taken := []string{agentRequest}
+	for _, in := range inputs {
+		b, _ := os.ReadFile(in)
+		taken = append(taken, string(b))
+	}
+	for _, s := range taken {
+		got, ok := chatBody([]byte(s))
+		if !ok {
+			t.Errorf("left to the long way: %.200s", s)
+			continue
+		}
+		sameChat(t, got, oldChat(t, []byte(s)))
+	}
+	for _, s := range chatBodySeeds[1:7] {
+		if got, ok := chatBody([]byte(s)); ok {
+			t.Errorf("took %s: %s", s, got)
+		}
+	}
+}
