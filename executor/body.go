@@ -62,6 +62,11 @@ func (rec *Record) readBody(w http.ResponseWriter, borrow bool) ([]byte, *Error)
 	return body, nil
 }
 
+// BodyLease is the lease of the body BorrowBody lent, nil when it was not lent.
+// What a handler writes from the body may be attached to it (Lease.Attach), to
+// be held as long as the body is, by the same holders.
+func (rec *Record) BodyLease() *providers.Lease { return rec.lease }
+
 // returnBody lets go of the request's hold on a lent body.
 func (rec *Record) returnBody() {
 	if l := rec.lease; l != nil {

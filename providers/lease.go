@@ -43,6 +43,9 @@ type Lease struct {
 	buf  *[]byte
 	pool int
 	refs atomic.Int32
+	// attached are leases released with this one (Attach), a list through next.
+	attached atomic.Pointer[Lease]
+	next     *Lease
 }
 
 // NewLease lends a buffer for a body of n bytes, held once (by the caller); nil
@@ -78,7 +81,26 @@ func (l *Lease) Hold() {
 	}
 }
 
-// Release drops a hold; the last returns the buffer to its pool.
+// Attach hands b's hold to l: b is released when l's last holder lets go. A
+// body written from the client's (a translation) lives as long as the client's
+// does, held by the same holders. The caller holds l; b must not be attached
+// twice. On a nil l, b is released at once.
+func (l *Lease) Attach(b *Lease) {
+	if l == nil {
+		b.Release()
+		return
+	}
+	for {
+		head := l.attached.Load()
+		b.next = head
+		if l.attached.CompareAndSwap(head, b) {
+			return
+		}
+	}
+}
+
+// Release drops a hold; the last returns the buffer to its pool, and releases
+// the leases attached to it.
 func (l *Lease) Release() {
 	if l == nil {
 		return
@@ -107,6 +129,11 @@ func (l *Lease) Release() {
 	buf := l.buf
 	l.buf = nil
 	leasePools[l.pool].Put(buf)
+	for b := l.attached.Swap(nil); b != nil; {
+		next := b.next
+		b.Release()
+		b = next
+	}
 }
 
 type leaseKey struct{}

@@ -72,6 +72,30 @@ func TestReadLeased(t *testing.T) {
 
 // An upstream body built under a lease holds it from each reader's opening to its
 // closing, whatever its size, GetBody's replays included.
+// A lease attached to another (a translation of the client's body) is held by
+// the other's holders: returned with its last, not before; attached to no lease,
+// it is returned at once.
+func TestLeaseAttach(t *testing.T) {
+	client, a, b := NewLease(300<<10), NewLease(320<<10), NewLease(8<<10)
+	client.Attach(a)
+	client.Attach(b)
+	client.Hold() // a hedged attempt
+	client.Release()
+	if a.buf == nil || b.buf == nil {
+		t.Fatal("an attached buffer was returned while the client's body was held")
+	}
+	client.Release()
+	if client.buf != nil || a.buf != nil || b.buf != nil {
+		t.Fatal("the attached buffers outlived the last holder of the client's body")
+	}
+	var none *Lease
+	c := NewLease(4 << 10)
+	none.Attach(c)
+	if c.buf != nil {
+		t.Fatal("attached to no lease, the buffer was kept")
+	}
+}
+
 func TestUpstreamBodyHoldsTheLease(t *testing.T) {
 	doc := bytes.Repeat([]byte("y"), 100<<10)
 	client, lease, err := ReadLeased(bytes.NewReader(doc), int64(len(doc)), 1<<20)

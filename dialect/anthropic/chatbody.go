@@ -23,7 +23,12 @@ import (
 // false, and the caller translates the request the long way, which decides it
 // and words its error. FuzzChatBody holds the two to the same chat request on
 // every body this takes.
-func chatBody(body []byte) ([]byte, bool) {
+//
+// body is one ReadHead accepted: valid JSON whose members are unambiguous. It
+// is not validated again: its members and strings are found by structure alone.
+// The chat body is written in buf (grown out of it if it does not fit), or in a
+// new buffer when buf is nil.
+func chatBody(body, buf []byte) ([]byte, bool) {
 	r, messages, system, ok := decodeHead(body)
 	if !ok || r.Model == "" || messages == nil || r.MaxTokens == nil || *r.MaxTokens < 1 {
 		return nil, false
@@ -44,7 +49,10 @@ func chatBody(body []byte) ([]byte, bool) {
 	if !bytes.HasPrefix(head, []byte(`{"model":`)) || len(head) <= at || string(head[at-len(`,"messages":[`):at+1]) != `,"messages":[]` {
 		return nil, false
 	}
-	w := chatWriter{out: make([]byte, 0, len(body)+len(head)+len(body)/16)}
+	w := chatWriter{out: buf[:0]}
+	if buf == nil {
+		w.out = make([]byte, 0, chatBodySize(len(body)))
+	}
 	w.out = append(w.out, head[:at]...)
 	if system != nil && !w.system(system) {
 		return nil, false
@@ -58,13 +66,18 @@ func chatBody(body []byte) ([]byte, bool) {
 	return append(w.out, head[at:]...), true
 }
 
-// decodeHead is decode without the conversation: messages (an array) and
-// system (a string or an array) are returned raw, the other members decoded.
-// ok is false where decode would fall back to encoding/json, or refuse.
+// chatBodySize is room for the chat body of a Messages body of n bytes: its
+// text as it is, the wrappers of its turns and tools a little longer.
+func chatBodySize(n int) int { return n + n/8 + 512 }
+
+// decodeHead is decode without the conversation, of a body ReadHead accepted:
+// messages (an array) and system (a string or an array) are returned raw, the
+// other members decoded. ok is false where decode would fall back to
+// encoding/json.
 func decodeHead(body []byte) (r *Request, messages, system []byte, ok bool) {
 	r = new(Request)
 	ok = true
-	if err := eachMember(body, func(k, v []byte) error {
+	if err := jsonfield.Each(body, func(k, v []byte) bool {
 		name := string(k)
 		switch {
 		case !knownMembers[name]:
@@ -76,7 +89,7 @@ func decodeHead(body []byte) (r *Request, messages, system []byte, ok bool) {
 		default:
 			ok = ok && r.quickMember(name, v)
 		}
-		return nil
+		return true
 	}); err != nil {
 		return nil, nil, nil, false
 	}

@@ -169,7 +169,7 @@ func (d *Dialect) serveMessages(w http.ResponseWriter, rec *executor.Record) {
 			log.Debug("anthropic-beta flags the target's cloud does not take were left out", zap.Strings("flags", flags))
 		}
 	}
-	tr := &translation{body: body}
+	tr := &translation{body: body, lease: rec.BodyLease()}
 	run := d.exe.NewRun(rec, a, executor.Work{Messages: call, ChatFor: tr.request, Stream: head.Stream,
 		Header: executor.ForwardHeaders(r)})
 	defer run.Close()
@@ -204,16 +204,31 @@ func (d *Dialect) serveMessages(w http.ResponseWriter, rec *executor.Record) {
 // decoded into the canonical request only when a provider asks for that.
 type translation struct {
 	body []byte
-	once sync.Once
-	out  *providers.Request
-	err  error
+	// lease lends body; the chat body is written in a buffer attached to it.
+	lease *providers.Lease
+	once  sync.Once
+	out   *providers.Request
+	err   error
 }
 
 // request is the translation, for any target. What it cannot carry is the
 // client's 400, never a failure of the target.
 func (x *translation) request(*policy.Target) (*providers.Request, error) {
 	x.once.Do(func() {
-		if body, ok := chatBody(x.body); ok {
+		var own *providers.Lease
+		var buf []byte
+		if x.lease != nil {
+			if own = providers.NewLease(chatBodySize(len(x.body))); own != nil {
+				buf = own.Buffer()
+			}
+		}
+		body, ok := chatBody(x.body, buf)
+		if own != nil && ok && own.Owns(body) {
+			x.lease.Attach(own)
+		} else {
+			own.Release()
+		}
+		if ok {
 			x.out, x.err = providers.NewChatBody(body, x.canonical)
 			return
 		}
