@@ -671,6 +671,9 @@ func rawText(v []byte) ([]byte, bool) {
 	if !utf8.Valid(s) {
 		return nil, false
 	}
+	if !bytes.Contains(s, []byte(`\u`)) {
+		return s, true // no \u escape, so no surrogate
+	}
 	for j := 0; ; {
 		k := bytes.IndexByte(s[j:], '\\')
 		if k < 0 {
