@@ -348,13 +348,39 @@ func NewRequest(c *ChatRequest) (*Request, error) {
 	return r, nil
 }
 
-// NewChatBody wraps a chat body the proxy wrote from another dialect's request;
-// canonical returns the same request decoded, when a provider needs it.
-func NewChatBody(body []byte, canonical func() (*ChatRequest, error)) (*Request, error) {
-	r, err := ParseChat(body)
+// NewChatBody wraps a chat body the proxy wrote from another dialect's request:
+// head is its members encoded with an empty messages array, and body is head
+// with the conversation written between that array's brackets, at offset at.
+// Only head is parsed: the conversation, the proxy's own writing, is not
+// scanned again. images says whether it holds an image part. canonical returns
+// the same request decoded, when a provider needs it.
+func NewChatBody(head, body []byte, at int, images bool, canonical func() (*ChatRequest, error)) (*Request, error) {
+	n := len(body) - len(head)
+	if at < 1 || at >= len(head) || n < 0 || head[at-1] != '[' || head[at] != ']' || body[at-1] != '[' || body[at+n] != ']' {
+		return nil, &Error{Class: ClassLocal, Message: "the chat body does not hold its head"}
+	}
+	r, err := ParseChat(head)
 	if err != nil {
 		return nil, err
 	}
+	shift := func(i int) int {
+		if i > at {
+			return i + n
+		}
+		return i
+	}
+	for f, sp := range r.spans {
+		if sp.end != 0 {
+			r.spans[f] = span{shift(sp.start), shift(sp.end)}
+		}
+	}
+	r.last = shift(r.last)
+	if r.Metadata != nil {
+		start := shift(cap(head) - cap(r.Metadata))
+		r.Metadata = body[start : start+len(r.Metadata)]
+	}
+	r.Body, r.Messages = body, body[at-1:at+n+1]
+	r.PromptBytes, r.HasImages = len(r.Messages), images
 	r.decode = canonical
 	return r, nil
 }

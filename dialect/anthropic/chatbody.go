@@ -28,26 +28,26 @@ import (
 // is not validated again: its members and strings are found by structure alone.
 // The chat body is written in buf (grown out of it if it does not fit), or in a
 // new buffer when buf is nil.
-func chatBody(body, buf []byte) ([]byte, bool) {
+func chatBody(body, buf []byte) (chat, bool) {
 	r, messages, system, ok := decodeHead(body)
 	if !ok || r.Model == "" || messages == nil || r.MaxTokens == nil || *r.MaxTokens < 1 {
-		return nil, false
+		return chat{}, false
 	}
 	c, err := r.Canonical()
 	if err != nil {
-		return nil, false
+		return chat{}, false
 	}
 	c.Messages = []providers.Message{}
 	head, err := json.Marshal(c)
 	model, err2 := json.Marshal(c.Model)
 	if err != nil || err2 != nil {
-		return nil, false
+		return chat{}, false
 	}
 	// head is {"model":…,"messages":[],…}: the conversation goes between the
 	// brackets.
 	at := len(`{"model":`) + len(model) + len(`,"messages":[`)
 	if !bytes.HasPrefix(head, []byte(`{"model":`)) || len(head) <= at || string(head[at-len(`,"messages":[`):at+1]) != `,"messages":[]` {
-		return nil, false
+		return chat{}, false
 	}
 	w := chatWriter{out: buf[:0]}
 	if buf == nil {
@@ -55,15 +55,24 @@ func chatBody(body, buf []byte) ([]byte, bool) {
 	}
 	w.out = append(w.out, head[:at]...)
 	if system != nil && !w.system(system) {
-		return nil, false
+		return chat{}, false
 	}
 	if err := jsonfield.EachElement(messages, func(v []byte) bool {
 		ok = w.message(v)
 		return ok
 	}); err != nil || !ok || w.n == 0 {
-		return nil, false // without messages, the long way words the 400
+		return chat{}, false // without messages, the long way words the 400
 	}
-	return append(w.out, head[at:]...), true
+	return chat{body: append(w.out, head[at:]...), head: head, at: at, images: w.images}, true
+}
+
+// chat is a chat body, and what providers.NewChatBody needs to read it without
+// scanning the conversation: its head (the body without the conversation), and
+// where the conversation was written.
+type chat struct {
+	body, head []byte
+	at         int
+	images     bool
 }
 
 // chatBodySize is room for the chat body of a Messages body of n bytes: its
@@ -100,7 +109,8 @@ func decodeHead(body []byte) (r *Request, messages, system []byte, ok bool) {
 // path does not take.
 type chatWriter struct {
 	out     []byte
-	n       int // messages written
+	n       int  // messages written
+	images  bool // an image part was written
 	blocks  []rawBlock
 	compact bytes.Buffer
 }
@@ -412,6 +422,7 @@ func (w *chatWriter) imagePart(src []byte) bool {
 	if !ok {
 		return false
 	}
+	w.images = true
 	w.out = append(w.out, `{"type":"image_url","image_url":{"url":"`...)
 	switch string(typ) {
 	case `"base64"`:

@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -68,21 +69,45 @@ func oldChat(t *testing.T, body []byte) []byte {
 	return r.Body
 }
 
-// sameChat reports whether two chat bodies decode to the same request.
-func sameChat(t *testing.T, got, want []byte) {
+// sameChat fails unless the chat body decodes to the same request as want, and
+// NewChatBody reads it as the proxy's parser would, scanning it whole.
+func sameChat(t *testing.T, got chat, want []byte) {
 	t.Helper()
-	if _, err := providers.ParseChat(got); err != nil {
-		t.Fatalf("the proxy's parser refuses %s: %v", got, err)
+	parsed, err := providers.ParseChat(got.body)
+	if err != nil {
+		t.Fatalf("the proxy's parser refuses %s: %v", got.body, err)
+	}
+	spliced, err := providers.NewChatBody(got.head, got.body, got.at, got.images, nil)
+	if err != nil {
+		t.Fatalf("NewChatBody: %v", err)
+	}
+	if spliced.Model != parsed.Model || spliced.Stream != parsed.Stream || spliced.IncludeUsage != parsed.IncludeUsage ||
+		spliced.MaxTokens != parsed.MaxTokens || spliced.N != parsed.N || !reflect.DeepEqual(spliced.Temperature, parsed.Temperature) ||
+		spliced.HasTools != parsed.HasTools || spliced.PromptBytes != parsed.PromptBytes || !bytes.Equal(spliced.Messages, parsed.Messages) ||
+		!bytes.Equal(spliced.Metadata, parsed.Metadata) || spliced.Tags != parsed.Tags || spliced.HasImages && !parsed.HasImages {
+		t.Fatalf("NewChatBody read %+v\nthe parser %+v", spliced, parsed)
+	}
+	// ParseChat's search is conservative (any string that decodes to image_url).
+	if parsed.HasImages && !spliced.HasImages && !bytes.Contains(got.body, []byte("image_url")) {
+		t.Fatalf("images: NewChatBody %v, the parser %v", spliced.HasImages, parsed.HasImages)
+	}
+	edits := []providers.Member{{Field: providers.FieldModel, Value: []byte(`"target"`)},
+		{Field: providers.FieldStreamOptions, Value: []byte(`{"include_usage":true}`)},
+		{Field: providers.FieldMaxTokens, Value: []byte(`7`)}, {Field: providers.FieldMaxCompletionTokens, Value: []byte(`9`)}}
+	for i := range edits {
+		if a, b := spliced.Rewrite(edits[i:]...).Bytes(), parsed.Rewrite(edits[i:]...).Bytes(); !bytes.Equal(a, b) {
+			t.Fatalf("rewritten by NewChatBody's spans:\n%s\nby the parser's:\n%s", a, b)
+		}
 	}
 	var g, w providers.ChatRequest
-	if err := json.Unmarshal(got, &g); err != nil {
-		t.Fatalf("%s: %v", got, err)
+	if err := json.Unmarshal(got.body, &g); err != nil {
+		t.Fatalf("%s: %v", got.body, err)
 	}
 	if err := json.Unmarshal(want, &w); err != nil {
 		t.Fatalf("%s: %v", want, err)
 	}
 	if !reflect.DeepEqual(g, w) {
-		t.Fatalf("chatBody:\n%s\nthe long way:\n%s", got, want)
+		t.Fatalf("chatBody:\n%s\nthe long way:\n%s", got.body, want)
 	}
 }
 
@@ -127,7 +152,7 @@ func TestChatBodyTakes(t *testing.T) {
 	}
 	for _, s := range chatBodySeeds[1:7] {
 		if got, ok := chatBody([]byte(s), nil); ok {
-			t.Errorf("took %s: %s", s, got)
+			t.Errorf("took %s: %s", s, got.body)
 		}
 	}
 }

@@ -222,14 +222,14 @@ func (x *translation) request(*policy.Target) (*providers.Request, error) {
 				buf = own.Buffer()
 			}
 		}
-		body, ok := chatBody(x.body, buf)
-		if own != nil && ok && own.Owns(body) {
+		chat, ok := chatBody(x.body, buf)
+		if own != nil && ok && own.Owns(chat.body) {
 			x.lease.Attach(own)
 		} else {
 			own.Release()
 		}
 		if ok {
-			x.out, x.err = providers.NewChatBody(body, x.canonical)
+			x.out, x.err = providers.NewChatBody(chat.head, chat.body, chat.at, chat.images, x.canonical)
 			return
 		}
 		var c *providers.ChatRequest
