@@ -117,11 +117,7 @@ func FuzzChatBody(f *testing.F) {
 	for _, s := range append(chatBodySeeds, requestSeeds...) {
 		f.Add([]byte(s))
 	}
-	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.req.json"))
-	for _, in := range inputs {
-		b, _ := os.ReadFile(in)
-		f.Add(b)
-	}
+	addTestdataRequests(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if _, err := ReadHead(body, false); err != nil {
 			return // the client's 400 before any translation

@@ -2,8 +2,6 @@ package anthropic
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -51,11 +49,7 @@ func FuzzRequestDecode(f *testing.F) {
 	for _, s := range requestSeeds {
 		f.Add([]byte(s))
 	}
-	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.req.json"))
-	for _, in := range inputs {
-		b, _ := os.ReadFile(in)
-		f.Add(b)
-	}
+	addTestdataRequests(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, errGot := decode(body)
 		want, errWant := refDecode(body)

@@ -246,11 +246,7 @@ func TestSDKRequestsTranslate(t *testing.T) {
 // FuzzParseRequest: decoding and translating any body never panics, and a
 // translation is a request the proxy's parser accepts.
 func FuzzParseRequest(f *testing.F) {
-	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.req.json"))
-	for _, in := range inputs {
-		b, _ := os.ReadFile(in)
-		f.Add(b)
-	}
+	addTestdataRequests(f)
 	f.Add([]byte(`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"x","content":null}]}]}`))
 	f.Add([]byte(`{"model":"m","max_tokens":1,"system":null,"messages":[{"role":"system","content":[]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -280,4 +276,13 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("translation %+v does not parse: %v", c, err)
 		}
 	})
+}
+
+// addTestdataRequests seeds f with the requests of testdata.
+func addTestdataRequests(f *testing.F) {
+	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.req.json"))
+	for _, in := range inputs {
+		b, _ := os.ReadFile(in)
+		f.Add(b)
+	}
 }
