@@ -22,14 +22,14 @@ type chatWriter struct {
 	compact bytes.Buffer
 }
 
-// readBlocks reads an array of blocks into w.blocks, each member once, as
-// quickBlock takes them.
-func (w *chatWriter) readBlocks(arr []byte) ([]rawBlock, bool) {
+// readBlocks reads an array of blocks depth levels below a turn's content into
+// w.blocks, each member once, as quickBlock takes them.
+func (w *chatWriter) readBlocks(arr []byte, depth int) ([]rawBlock, bool) {
 	start := len(w.blocks)
 	ok := true
 	err := jsonfield.EachElement(arr, func(v []byte) bool {
 		var b rawBlock
-		if ok = readBlock(&b, v); ok {
+		if ok = readBlock(&b, v, depth); ok {
 			w.blocks = append(w.blocks, b)
 		}
 		return ok
@@ -95,7 +95,7 @@ func (w *chatWriter) system(content []byte) bool {
 		}
 		return ok
 	}
-	blocks, ok := w.readBlocks(content)
+	blocks, ok := w.readBlocks(content, 0)
 	if !ok {
 		return false
 	}
@@ -121,7 +121,7 @@ func (w *chatWriter) user(content []byte) bool {
 		w.out = append(w.out, content...)
 		return w.end()
 	}
-	blocks, ok := w.readBlocks(content)
+	blocks, ok := w.readBlocks(content, 0)
 	if !ok {
 		return false
 	}
@@ -272,7 +272,7 @@ func (w *chatWriter) toolResult(b rawBlock) bool {
 	}
 	var blocks []rawBlock
 	if b.content != nil && b.content[0] == '[' {
-		if blocks, ok = w.readBlocks(b.content); !ok {
+		if blocks, ok = w.readBlocks(b.content, 1); !ok {
 			return false
 		}
 	}
@@ -327,7 +327,7 @@ func (w *chatWriter) assistant(content []byte) bool {
 		w.out = append(w.out, content...)
 		return w.end()
 	}
-	blocks, ok := w.readBlocks(content)
+	blocks, ok := w.readBlocks(content, 0)
 	if !ok {
 		return false
 	}

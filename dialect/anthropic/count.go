@@ -54,7 +54,7 @@ func EstimateInputTokens(body []byte) int {
 		out = append(out, '}')
 	}
 	if system != nil && !isNull(system) {
-		message([]byte(`"system"`), func(b []byte) []byte { return appendParts(b, system) })
+		message([]byte(`"system"`), func(b []byte) []byte { return appendParts(b, system, 0) })
 	}
 	_ = jsonfield.EachElement(messages, func(m []byte) bool {
 		var role, content []byte
@@ -70,7 +70,7 @@ func EstimateInputTokens(body []byte) int {
 			if role == nil {
 				role = []byte(`""`)
 			}
-			message(role, func(b []byte) []byte { return appendParts(b, content) })
+			message(role, func(b []byte) []byte { return appendParts(b, content, 0) })
 		}
 		return true
 	})
@@ -85,8 +85,9 @@ func EstimateInputTokens(body []byte) int {
 }
 
 // appendParts appends the parts a content (a string, or blocks) counts as; an
-// absent content is an empty text.
-func appendParts(b, content []byte) []byte {
+// absent content is an empty text. Content nested deeper than maxContentDepth
+// (depth is content's) counts as its JSON text, not walked.
+func appendParts(b, content []byte, depth int) []byte {
 	if content == nil || content[0] == '"' {
 		return appendText(b, content)
 	}
@@ -124,8 +125,14 @@ func appendParts(b, content []byte) []byte {
 		case stringIs(typ, "tool_use"), stringIs(typ, "server_tool_use"):
 			b = appendToolUse(b, name, input)
 		case stringIs(typ, "tool_result"):
-			if inner != nil && !isNull(inner) {
-				b = appendParts(b, inner)
+			switch {
+			case inner == nil || isNull(inner):
+			case depth+1 >= maxContentDepth && inner[0] == '[':
+				b = append(sep(b), `{"type":"text","text":`...)
+				b = providers.AppendJSONString(b, jsonstr.View(inner))
+				b = append(b, '}')
+			default:
+				b = appendParts(b, inner, depth+1)
 			}
 		case stringIs(typ, "thinking"):
 			b = appendText(b, thinking)

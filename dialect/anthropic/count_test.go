@@ -159,11 +159,7 @@ func TestEstimateReadsWhatTheDecoderReads(t *testing.T) {
 // decodes, written back by encoding/json, the raw estimate is the decoded one;
 // on anything, it never fails.
 func FuzzEstimateInputTokens(f *testing.F) {
-	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.req.json"))
-	for _, in := range inputs {
-		b, _ := os.ReadFile(in)
-		f.Add(b)
-	}
+	addTestdataRequests(f)
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user"},{"role":"assistant","content":[]}],"system":[],"tools":[]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if n := EstimateInputTokens(body); n < 0 {

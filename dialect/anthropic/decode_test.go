@@ -6,15 +6,16 @@ import (
 	"testing"
 )
 
-// refDecode is decode as it was: the members checked, then the whole body
-// through encoding/json.
+// refDecode is decode as it was: the members checked (and content nested too
+// deep refused), then the whole body through encoding/json.
 func refDecode(body []byte) (*Request, error) {
 	var unknown []string
-	if err := eachMember(body, func(k, _ []byte) error {
+	if err := eachMember(body, func(k, v []byte) error {
 		if !knownMembers[string(k)] {
 			unknown = append(unknown, string(k))
+			return nil
 		}
-		return nil
+		return refuseDeep(string(k), v)
 	}); err != nil {
 		return nil, err
 	}

@@ -19,7 +19,9 @@ type rawBlock struct {
 	typ, text, source, id, name, input, toolUseID, content, isError, thinking, signature, data, cacheControl []byte
 }
 
-func readBlock(b *rawBlock, obj []byte) bool {
+// readBlock reads a block of an array of blocks depth levels below a turn's
+// content (0: the turn's own blocks).
+func readBlock(b *rawBlock, obj []byte, depth int) bool {
 	if obj[0] != '{' {
 		return false
 	}
@@ -75,7 +77,7 @@ func readBlock(b *rawBlock, obj []byte) bool {
 	var cc CacheControl
 	switch {
 	case b.isError != nil && string(b.isError) != "true" && string(b.isError) != "false",
-		b.content != nil && !validContent(b.content),
+		b.content != nil && !validContent(b.content, depth+1),
 		b.source != nil && !validSource(b.source),
 		b.cacheControl != nil && (b.cacheControl[0] != '{' || json.Unmarshal(b.cacheControl, &cc) != nil):
 		return false
@@ -83,19 +85,20 @@ func readBlock(b *rawBlock, obj []byte) bool {
 	return true
 }
 
-// validContent reports whether a block's content is a string or blocks this
-// reader takes.
-func validContent(v []byte) bool {
+// validContent reports whether a block's content, depth levels below a turn's,
+// is a string or blocks this reader takes, nested no deeper than
+// maxContentDepth.
+func validContent(v []byte, depth int) bool {
 	if v[0] == '"' {
 		return true
 	}
-	if v[0] != '[' {
+	if v[0] != '[' || depth >= maxContentDepth {
 		return false
 	}
 	ok := true
 	err := jsonfield.EachElement(v, func(el []byte) bool {
 		var b rawBlock
-		ok = readBlock(&b, el)
+		ok = readBlock(&b, el, depth)
 		return ok
 	})
 	return err == nil && ok
