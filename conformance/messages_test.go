@@ -551,6 +551,14 @@ func mUncarried(e *mEnv) {
 	if apiErr := e.refused(err, http.StatusBadRequest, "invalid_request_error"); !strings.HasPrefix(apiErr.Message, "top_k: ") {
 		t.Errorf("the 400 does not name top_k: %s", apiErr.Message)
 	}
+	// Tool results nested in tool results past the bound (dialect/anthropic
+	// maxContentDepth): refused before anything walks them level by level.
+	deep := strings.Repeat(`[{"type":"tool_result","tool_use_id":"t","content":`, 9) + `"x"` + strings.Repeat(`}]`, 9)
+	_, err = c.Messages.New(ctx, e.params(user(text("hi"))),
+		aoption.WithJSONSet("messages", json.RawMessage(`[{"role":"user","content":`+deep+`}]`)))
+	if apiErr := e.refused(err, http.StatusBadRequest, "invalid_request_error"); !strings.Contains(apiErr.Message, "nested at most") {
+		t.Errorf("the 400 does not say the content is nested too deep: %s", apiErr.Message)
+	}
 }
 
 // refused checks that a request failed with Anthropic's error of status and
