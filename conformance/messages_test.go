@@ -559,6 +559,13 @@ func mUncarried(e *mEnv) {
 	if apiErr := e.refused(err, http.StatusBadRequest, "invalid_request_error"); !strings.Contains(apiErr.Message, "nested at most") {
 		t.Errorf("the 400 does not say the content is nested too deep: %s", apiErr.Message)
 	}
+	// A turn's text under "Content": what the translation would send, and what
+	// the admission estimate (which reads names as written) would not count.
+	_, err = c.Messages.New(ctx, e.params(user(text("hi"))),
+		aoption.WithJSONSet("messages", json.RawMessage(`[{"role":"user","content":"hi","Content":"`+strings.Repeat("word ", 1000)+`"}]`)))
+	if apiErr := e.refused(err, http.StatusBadRequest, "invalid_request_error"); !strings.Contains(apiErr.Message, `"Content" is not "content"`) {
+		t.Errorf("the 400 does not name the misspelt member: %s", apiErr.Message)
+	}
 }
 
 // refused checks that a request failed with Anthropic's error of status and

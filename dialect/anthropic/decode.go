@@ -29,7 +29,7 @@ func decode(body []byte) (*Request, error) {
 			r.Unknown = append(r.Unknown, name)
 			return nil
 		}
-		if err := refuseDeep(name, v); err != nil {
+		if err := refuseContent(name, v); err != nil {
 			return err
 		}
 		quick = quick && r.quickMember(name, v)
@@ -46,32 +46,6 @@ func decode(body []byte) (*Request, error) {
 		r.Unknown = unknown
 	}
 	return &r, nil
-}
-
-// refuseDeep refuses a system prompt or a turn whose content blocks nest deeper
-// than maxContentDepth, before anything walks them.
-func refuseDeep(name string, v []byte) error {
-	switch name {
-	case "system":
-		if contentTooDeep(v, 0) {
-			return invalid("system: content blocks may be nested at most %d deep", maxContentDepth)
-		}
-	case "messages":
-		i := 0
-		var err error
-		_ = jsonfield.EachElement(v, func(m []byte) bool {
-			_ = jsonfield.Each(m, func(k, c []byte) bool {
-				if mayBeContent(k) && contentTooDeep(c, 0) {
-					err = invalid("messages.%d.content: content blocks may be nested at most %d deep", i, maxContentDepth)
-				}
-				return err == nil
-			})
-			i++
-			return err == nil
-		})
-		return err
-	}
-	return nil
 }
 
 // quickMember decodes one top-level member, or reports false.

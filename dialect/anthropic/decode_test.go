@@ -7,7 +7,7 @@ import (
 )
 
 // refDecode is decode as it was: the members checked (and content nested too
-// deep refused), then the whole body through encoding/json.
+// deep or spelt two ways refused), then the whole body through encoding/json.
 func refDecode(body []byte) (*Request, error) {
 	var unknown []string
 	if err := eachMember(body, func(k, v []byte) error {
@@ -15,7 +15,7 @@ func refDecode(body []byte) (*Request, error) {
 			unknown = append(unknown, string(k))
 			return nil
 		}
-		return refuseDeep(string(k), v)
+		return refuseContent(string(k), v)
 	}); err != nil {
 		return nil, err
 	}
