@@ -1,10 +1,16 @@
 package bedrock
 
 import (
+	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
+	"testing"
+
+	"github.com/switchyard/switchyard/providers/fakes"
 )
 
 // agentRequest is an agent-sized chat request of about size bytes, the same on
@@ -77,4 +83,48 @@ func agentRequest(size int) []byte {
 		panic(err)
 	}
 	return body
+}
+
+// An agent-sized conversation is hashed while it is written (hash.go), in
+// pieces, some taken from arrays the body later grew out of; the fake checks
+// the signature over the body it received, so a piece hashed twice, missed, or
+// changed after it was handed over fails it.
+func TestAgentConversationSignedWhileWritten(t *testing.T) {
+	f := newFake(t, fakes.BedrockOptions{Name: "br"})
+	p, _ := fakeProvider(t, f)
+	for _, size := range []int{hashPiece - 1<<10, 3 * hashPiece, 400 << 10} {
+		body := agentRequest(size)
+		if _, err := p.Chat(context.Background(), chatCall(t, sonnet, string(body))); err != nil {
+			t.Fatalf("%d bytes: %v", len(body), err)
+		}
+		s, err := p.ChatStream(context.Background(), chatCall(t, sonnet, string(body)))
+		if err != nil {
+			t.Fatalf("%d bytes, streamed: %v", len(body), err)
+		}
+		if _, _, err := drain(t, s); err != io.EOF {
+			t.Fatalf("%d bytes, streamed: %v", len(body), err)
+		}
+	}
+}
+
+// The hash of pieces handed over as the body grows, through new arrays, is the
+// body's.
+func TestBodyHashPieces(t *testing.T) {
+	for _, pieces := range [][]int{nil, {10}, {hashPiece}, {hashPiece + 1, 2 * hashPiece}, {70 << 10, 200 << 10, 201 << 10, 500 << 10}} {
+		var h bodyHash
+		var out []byte // grown by append, as the writer grows its buffer
+		for i, end := range pieces {
+			for len(out) < end {
+				out = append(out, byte(len(out)*7+i))
+			}
+			h.feed(out)
+		}
+		out = append(out, "tail"...)
+		if got, want := h.finish(out), sha256.Sum256(out); got != want {
+			t.Errorf("pieces ending at %v: hash %x, want %x", pieces, got, want)
+		}
+		if h.pieces != nil {
+			t.Errorf("pieces ending at %v: the goroutine is left running", pieces)
+		}
+	}
 }

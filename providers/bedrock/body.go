@@ -27,15 +27,17 @@ type requestBody struct {
 	// client is the lease of the client's body, which b may lie in: each reader
 	// open holds it.
 	client *providers.Lease
+	// sum is b's SHA-256 when it is known (hashed while it was written); nil
+	// when send hashes b.
+	sum *[32]byte
 }
 
 // plainBody is a body that is not lent.
 func plainBody(b []byte) *requestBody { return &requestBody{b: b} }
 
-// leasedBody is the body b, written in own's buffer (or nil), with the sender's
-// hold on it, which release drops.
-func leasedBody(own *providers.Lease, b []byte) *requestBody {
-	return &requestBody{b: b, own: own}
+// sent is the translated body as send takes it.
+func (cr *converseRequest) sent() *requestBody {
+	return &requestBody{b: cr.body, own: cr.own, sum: &cr.sum}
 }
 
 // open returns a reader of the body, for Request.Body and GetBody.

@@ -66,7 +66,7 @@ func TestBodyHeldByTheTransportIsNotReused(t *testing.T) {
 func TestBodyReleasedByItsLastHolder(t *testing.T) {
 	const n = 100 << 10
 	own := providers.NewLease(n)
-	body := leasedBody(own, append(own.Buffer(), "payload"...))
+	body := &requestBody{b: append(own.Buffer(), "payload"...), own: own}
 	a, b := body.open(), body.open()
 	body.release() // the sender
 	a.Close()

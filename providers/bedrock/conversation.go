@@ -41,6 +41,8 @@ type conversation struct {
 	used []string
 	// unsignedLoop is providers.UnsignedToolLoop of the messages read so far.
 	unsignedLoop bool
+	// hash hashes out as its turns are written (hash.go).
+	hash bodyHash
 }
 
 // deferred is a user turn, or the cachePoint of a tool result when cache is set.
@@ -72,11 +74,15 @@ func (c *conversation) writeMessages(raw []byte) error {
 		if err := c.turn(&t); err != nil {
 			return err
 		}
+		if t.spec < 0 { // nothing before the end moves again
+			c.hash.feed(c.out)
+		}
 	}
 	if err := c.close(); err != nil {
 		return err
 	}
 	c.out = append(c.out, ']')
+	c.hash.feed(c.out)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package bedrock
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"os"
@@ -161,6 +162,8 @@ func sameTranslation(t testing.TB, body []byte, model string) verdict {
 	if err != nil {
 		return notChat
 	}
+	defer func(n int) { hashPiece = n }(hashPiece)
+	hashPiece = 1 + len(body)%61 // every translation hashed in pieces, of many sizes
 	got, gotErr := translateRequest(r, model)
 	want, wantTool, wantErr := oracleTranslate(r, model)
 	var e *providers.Error
@@ -188,6 +191,9 @@ func sameTranslation(t testing.TB, body []byte, model string) verdict {
 		}
 		t.Fatalf("%s: differs at byte %d:\nencoder %.300s\noracle  %.300s\ntools %q %q\n%s",
 			model, i, got.body[max(0, i-40):], want[max(0, i-40):], got.jsonTool, wantTool, body)
+	}
+	if got.sum != sha256.Sum256(got.body) {
+		t.Fatalf("%s: the body's hash is not its SHA-256\n%s", model, body)
 	}
 	if !json.Valid(got.body) {
 		t.Fatalf("%s: not JSON: %s", model, got.body)

@@ -174,7 +174,7 @@ func (p *Provider) Chat(ctx context.Context, call *providers.Call) (*providers.R
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, opConverse, call.Model, leasedBody(cr.own, cr.body), call.Header)
+	resp, err := p.send(ctx, opConverse, call.Model, cr.sent(), call.Header)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (p *Provider) ChatStream(ctx context.Context, call *providers.Call) (provid
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, opConverseStream, call.Model, leasedBody(cr.own, cr.body), call.Header)
+	resp, err := p.send(ctx, opConverseStream, call.Model, cr.sent(), call.Header)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,8 @@ type converseRequest struct {
 	// nil (body.go).
 	body []byte
 	own  *providers.Lease
+	// sum is body's SHA-256, for the signature.
+	sum [32]byte
 	// jsonTool names the synthetic tool that carries a json_schema response (see
 	// responseFormatTool); its input is returned as the message text. Empty when
 	// the request has no json_schema response format.
@@ -54,6 +56,7 @@ func translateRequest(r *providers.Request, model string) (*converseRequest, err
 	c := conversation{keepReasoning: familyOf(model) == familyClaude, out: buf}
 	out, err := c.translate(r, req, model)
 	if err != nil {
+		c.hash.wait()
 		own.Release()
 		return nil, err
 	}
@@ -94,6 +97,7 @@ func (c *conversation) translate(r *providers.Request, req *providers.ChatReques
 	}
 	c.out = append(s.append(c.out), '}')
 	out.body = c.out
+	out.sum = c.hash.finish(c.out)
 	return out, nil
 }
 

@@ -257,7 +257,7 @@ func BenchmarkTranslateRequest(b *testing.B) {
 	benchTranslate(b, func(r *providers.Request) error {
 		cr, err := translateRequest(r, sonnet)
 		if err == nil {
-			leasedBody(cr.own, cr.body).release() // as send does once sent
+			cr.sent().release() // as send does once sent
 		}
 		return err
 	})

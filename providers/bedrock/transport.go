@@ -54,7 +54,11 @@ func (p *Provider) send(ctx context.Context, op, model string, body *requestBody
 	if err != nil {
 		return nil, classify(err)
 	}
-	sum := sha256.Sum256(body.b)
+	sum := body.sum
+	if sum == nil {
+		s := sha256.Sum256(body.b)
+		sum = &s
+	}
 	if err := p.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), signingName, p.region, time.Now()); err != nil {
 		return nil, &providers.Error{Class: providers.ClassCredential, Err: err, Message: "signing the Bedrock request"}
 	}
