@@ -24,8 +24,9 @@ import (
 // body is one ReadHead accepted: valid JSON whose members are unambiguous. It
 // is not validated again: its members and strings are found by structure alone.
 // The chat body is written in buf (grown out of it if it does not fit), or in a
-// new buffer when buf is nil.
-func chatBody(body, buf []byte) (chat, bool) {
+// new buffer when buf is nil. noUnicodeEscape is Head.noUnicodeEscape: no text
+// needs a search for escaped surrogates before it is copied.
+func chatBody(body, buf []byte, noUnicodeEscape bool) (chat, bool) {
 	r, messages, system, ok := decodeHead(body)
 	if !ok || r.Model == "" || messages == nil || r.MaxTokens == nil || *r.MaxTokens < 1 {
 		return chat{}, false
@@ -46,7 +47,7 @@ func chatBody(body, buf []byte) (chat, bool) {
 	if !bytes.HasPrefix(head, []byte(`{"model":`)) || len(head) <= at || string(head[at-len(`,"messages":[`):at+1]) != `,"messages":[]` {
 		return chat{}, false
 	}
-	w := chatWriter{out: buf[:0]}
+	w := chatWriter{out: buf[:0], noUnicodeEscape: noUnicodeEscape}
 	if buf == nil {
 		w.out = make([]byte, 0, chatBodySize(len(body)))
 	}

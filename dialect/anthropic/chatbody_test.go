@@ -112,20 +112,36 @@ func sameChat(t *testing.T, got chat, want []byte) {
 }
 
 // FuzzChatBody is differential: every body chatBody takes is one the long way
-// takes too, and both write the same chat request.
+// takes too, and both write the same chat request, whether texts are searched
+// for escaped surrogates or not (as ReadHead allows).
 func FuzzChatBody(f *testing.F) {
 	for _, s := range append(chatBodySeeds, requestSeeds...) {
 		f.Add([]byte(s))
 	}
 	addTestdataRequests(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if _, err := ReadHead(body, false); err != nil {
+		head, err := ReadHead(body, false)
+		if err != nil {
 			return // the client's 400 before any translation
 		}
-		if got, ok := chatBody(body, nil); ok {
+		got, ok := chatBody(body, nil, head.noUnicodeEscape)
+		if ok {
 			sameChat(t, got, oldChat(t, body))
 		}
+		if looked, ok2 := chatBody(body, nil, false); ok2 != ok || ok && !bytes.Equal(looked.body, got.body) {
+			t.Fatalf("searched for surrogates, chatBody took it %v: %s; as ReadHead allows, %v: %s", ok2, looked.body, ok, got.body)
+		}
 	})
+}
+
+// chatBodyOf is chatBody of a body ReadHead accepts, as the dialect calls it.
+func chatBodyOf(t *testing.T, body []byte) (chat, bool) {
+	t.Helper()
+	head, err := ReadHead(body, false)
+	if err != nil {
+		t.Fatalf("ReadHead: %v: %.200s", err, body)
+	}
+	return chatBody(body, nil, head.noUnicodeEscape)
 }
 
 // What ordinary clients send takes the short way; what it cannot copy as
@@ -138,16 +154,25 @@ func TestChatBodyTakes(t *testing.T) {
 		b, _ := os.ReadFile(in)
 		taken = append(taken, string(b))
 	}
+	plain := 0 // requests without a \u escape
 	for _, s := range taken {
-		got, ok := chatBody([]byte(s), nil)
+		if head, _ := ReadHead([]byte(s), false); head != nil && head.noUnicodeEscape {
+			plain++
+		}
+		got, ok := chatBodyOf(t, []byte(s))
 		if !ok {
 			t.Errorf("left to the long way: %.200s", s)
 			continue
 		}
 		sameChat(t, got, oldChat(t, []byte(s)))
 	}
+	// Texts are copied without a search for surrogates only when the
+	// validating pass saw no \u escape.
+	if plain == 0 || plain == len(taken) {
+		t.Errorf("%d of %d requests copied unlooked at: neither way tested", plain, len(taken))
+	}
 	for _, s := range chatBodySeeds[1:7] {
-		if got, ok := chatBody([]byte(s), nil); ok {
+		if got, ok := chatBodyOf(t, []byte(s)); ok {
 			t.Errorf("took %s: %s", s, got.body)
 		}
 	}

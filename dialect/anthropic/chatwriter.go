@@ -15,11 +15,13 @@ import (
 // chatWriter writes chat messages; every method reports false for what the fast
 // path does not take.
 type chatWriter struct {
-	out     []byte
-	n       int  // messages written
-	images  bool // an image part was written
-	blocks  []rawBlock
-	compact bytes.Buffer
+	out    []byte
+	n      int  // messages written
+	images bool // an image part was written
+	// noUnicodeEscape: no text holds a \u escape (Head.noUnicodeEscape).
+	noUnicodeEscape bool
+	blocks          []rawBlock
+	compact         bytes.Buffer
 }
 
 // readBlocks reads an array of blocks depth levels below a turn's content into
@@ -87,7 +89,7 @@ func (w *chatWriter) message(obj []byte) bool {
 // system writes a system prompt, or nothing when it is empty.
 func (w *chatWriter) system(content []byte) bool {
 	if content[0] == '"' {
-		text, ok := rawText(content)
+		text, ok := w.rawText(content)
 		if ok && len(text) > 0 {
 			w.open("system")
 			w.out = append(w.out, content...)
@@ -114,7 +116,7 @@ func (w *chatWriter) system(content []byte) bool {
 // user writes a user turn: its tool results as tool messages, then the rest.
 func (w *chatWriter) user(content []byte) bool {
 	if content[0] == '"' {
-		if _, ok := rawText(content); !ok {
+		if _, ok := w.rawText(content); !ok {
 			return false
 		}
 		w.open("user")
@@ -187,7 +189,7 @@ func (w *chatWriter) textPart(text []byte) bool {
 	if text == nil {
 		return true
 	}
-	if _, ok := rawText(text); !ok {
+	if _, ok := w.rawText(text); !ok {
 		return false
 	}
 	w.out = append(w.out, `,"text":`...)
@@ -209,8 +211,8 @@ func (w *chatWriter) imagePart(src []byte) bool {
 	w.out = append(w.out, `{"type":"image_url","image_url":{"url":"`...)
 	switch string(typ) {
 	case `"base64"`:
-		mt, ok1 := rawText(mediaType)
-		d, ok2 := rawText(data)
+		mt, ok1 := w.rawText(mediaType)
+		d, ok2 := w.rawText(data)
 		if !ok1 || !ok2 || len(mt) == 0 || len(d) == 0 {
 			return false
 		}
@@ -219,7 +221,7 @@ func (w *chatWriter) imagePart(src []byte) bool {
 		w.out = append(w.out, ";base64,"...)
 		w.out = append(w.out, d...)
 	case `"url"`:
-		u, ok := rawText(url)
+		u, ok := w.rawText(url)
 		if !ok || len(u) == 0 {
 			return false
 		}
@@ -266,7 +268,7 @@ func (w *chatWriter) cacheControl(v []byte) bool {
 // toolResult writes a tool_result as a tool message: its text (a string, or
 // text blocks joined by newlines), after "Error: " when is_error is true.
 func (w *chatWriter) toolResult(b rawBlock) bool {
-	id, ok := rawText(b.toolUseID)
+	id, ok := w.rawText(b.toolUseID)
 	if !ok || len(id) == 0 {
 		return false
 	}
@@ -287,14 +289,14 @@ func (w *chatWriter) toolResult(b rawBlock) bool {
 	switch {
 	case b.content == nil:
 	case b.content[0] == '"':
-		text, ok := rawText(b.content)
+		text, ok := w.rawText(b.content)
 		if !ok {
 			return false
 		}
 		w.out = append(w.out, text...)
 	default:
 		for k, rb := range blocks {
-			text, ok := rawText(rb.text)
+			text, ok := w.rawText(rb.text)
 			if string(rb.typ) != `"text"` || rb.text != nil && !ok {
 				return false
 			}
@@ -321,7 +323,7 @@ func (w *chatWriter) toolResult(b rawBlock) bool {
 func (w *chatWriter) assistant(content []byte) bool {
 	w.open("assistant")
 	if content[0] == '"' {
-		if _, ok := rawText(content); !ok {
+		if _, ok := w.rawText(content); !ok {
 			return false
 		}
 		w.out = append(w.out, content...)
@@ -356,7 +358,7 @@ func (w *chatWriter) assistant(content []byte) bool {
 			if string(b.typ) != `"text"` || b.text == nil {
 				continue
 			}
-			text, ok := rawText(b.text)
+			text, ok := w.rawText(b.text)
 			if !ok {
 				return false
 			}
@@ -384,8 +386,8 @@ func (w *chatWriter) toolCalls(blocks []rawBlock) bool {
 		if string(b.typ) != `"tool_use"` {
 			continue
 		}
-		id, ok1 := rawText(b.id)
-		name, ok2 := rawText(b.name)
+		id, ok1 := w.rawText(b.id)
+		name, ok2 := w.rawText(b.name)
 		if !ok1 || !ok2 || len(id) == 0 || len(name) == 0 {
 			return false
 		}
@@ -439,7 +441,7 @@ func (w *chatWriter) thinkingBlocks(blocks []rawBlock) bool {
 			if m[1] == nil {
 				continue
 			}
-			if _, ok := rawText(m[1]); !ok {
+			if _, ok := w.rawText(m[1]); !ok {
 				return false
 			}
 			w.out = append(w.out, ',')

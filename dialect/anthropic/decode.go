@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/switchyard/switchyard/internal/jsonfield"
+	"github.com/switchyard/switchyard/internal/jsonscan"
 	"github.com/switchyard/switchyard/internal/jsonstr"
 )
 
@@ -23,7 +24,7 @@ import (
 func decode(body []byte) (*Request, error) {
 	var r Request
 	quick := true
-	if err := eachMember(body, func(k, v []byte) error {
+	if err := eachMember(body, func(k, v []byte, _ jsonscan.Text) error {
 		name := string(k)
 		if !knownMembers[name] {
 			r.Unknown = append(r.Unknown, name)

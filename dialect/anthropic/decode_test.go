@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/switchyard/switchyard/internal/jsonscan"
 )
 
 // refDecode is decode as it was: the members checked (and content nested too
 // deep or spelt two ways refused), then the whole body through encoding/json.
 func refDecode(body []byte) (*Request, error) {
 	var unknown []string
-	if err := eachMember(body, func(k, v []byte) error {
+	if err := eachMember(body, func(k, v []byte, _ jsonscan.Text) error {
 		if !knownMembers[string(k)] {
 			unknown = append(unknown, string(k))
 			return nil
@@ -68,7 +70,7 @@ func TestDecodeTakesOrdinaryRequests(t *testing.T) {
 	for _, s := range []string{requestSeeds[0], requestSeeds[1], requestSeeds[2], requestSeeds[12], requestSeeds[13]} {
 		var r Request
 		quick := true
-		if err := eachMember([]byte(s), func(k, v []byte) error {
+		if err := eachMember([]byte(s), func(k, v []byte, _ jsonscan.Text) error {
 			if knownMembers[string(k)] {
 				quick = quick && r.quickMember(string(k), v)
 			}

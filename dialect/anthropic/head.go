@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/switchyard/switchyard/internal/jsonfield"
+	"github.com/switchyard/switchyard/internal/jsonscan"
 	"github.com/switchyard/switchyard/internal/jsonstr"
 )
 
@@ -25,6 +26,10 @@ type Head struct {
 	messages []byte
 	// layout locates model and stream in the body, for native targets' edit.
 	layout jsonfield.Layout
+	// noUnicodeEscape is set when no string of messages and system holds a \u
+	// escape, so none an escaped surrogate: such text, valid UTF-8, means as
+	// written what decoding and encoding it again would (chatBody).
+	noUnicodeEscape bool
 }
 
 // Images reports whether a turn, or a tool result in one, holds an image block
@@ -41,7 +46,8 @@ func (h *Head) Images() bool { return mentionsImage(h.messages) }
 func ReadHead(body []byte, count bool) (*Head, error) {
 	var h Head
 	var model, maxTokens, messages []byte
-	err := eachMember(body, func(k, v []byte) error {
+	var text jsonscan.Text
+	err := eachMember(body, func(k, v []byte, t jsonscan.Text) error {
 		h.layout.NoteEnd(body, v)
 		switch string(k) {
 		case "model":
@@ -51,6 +57,9 @@ func ReadHead(body []byte, count bool) (*Head, error) {
 			maxTokens = v
 		case "messages":
 			messages = v
+			text |= t
+		case "system":
+			text |= t
 		case "stream":
 			h.layout.Note(body, k, v)
 			switch string(v) {
@@ -99,6 +108,7 @@ func ReadHead(body []byte, count bool) (*Head, error) {
 		return nil, invalid("messages: Input should be a valid list")
 	}
 	h.messages = messages
+	h.noUnicodeEscape = text&jsonscan.HasUnicodeEscape == 0
 	return &h, nil
 }
 

@@ -144,8 +144,10 @@ func source(obj []byte) (typ, mediaType, data, url []byte, ok bool) {
 // rawText is the contents of the JSON string v, when copying them as written
 // means what decoding and encoding them again would: valid UTF-8 (encoding/json
 // decodes other bytes as U+FFFD) and no unpaired surrogate escape (decoded as
-// U+FFFD too). v is a string of a body jsonscan validated.
-func rawText(v []byte) ([]byte, bool) {
+// U+FFFD too). v is a string of a body jsonscan validated. When that pass saw no
+// \u escape in the conversation, there is no surrogate to search for: agents'
+// histories are mostly such, and the search cost 0.18 ms in 400 KB.
+func (w *chatWriter) rawText(v []byte) ([]byte, bool) {
 	if len(v) < 2 || v[0] != '"' {
 		return nil, false
 	}
@@ -153,7 +155,7 @@ func rawText(v []byte) ([]byte, bool) {
 	if !utf8.Valid(s) {
 		return nil, false
 	}
-	if !bytes.Contains(s, []byte(`\u`)) {
+	if w.noUnicodeEscape || !bytes.Contains(s, []byte(`\u`)) {
 		return s, true // no \u escape, so no surrogate
 	}
 	for j := 0; ; {

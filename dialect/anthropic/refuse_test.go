@@ -28,7 +28,7 @@ func TestDeepContentIsBounded(t *testing.T) {
 		if _, err := ParseRequest(body); !errors.As(err, &e) || e.Status != 400 || !strings.Contains(e.Message, why) {
 			t.Errorf("%s nested 4,990 deep: %v", member, err)
 		}
-		if _, ok := chatBody(body, nil); ok {
+		if _, ok := chatBodyOf(t, body); ok {
 			t.Errorf("%s nested 4,990 deep taken by chatBody", member)
 		}
 		if n := EstimateInputTokens(body); member == "content" && n < 1<<20/8 {
@@ -44,7 +44,7 @@ func TestDeepContentIsBounded(t *testing.T) {
 	if _, err := ParseRequest(body); err != nil {
 		t.Fatalf("nested %d deep: %v", maxContentDepth, err)
 	}
-	if got, ok := chatBody(body, nil); ok {
+	if got, ok := chatBodyOf(t, body); ok {
 		t.Errorf("tool results inside tool results taken by chatBody: %s", got.body)
 	}
 }

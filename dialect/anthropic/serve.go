@@ -169,7 +169,7 @@ func (d *Dialect) serveMessages(w http.ResponseWriter, rec *executor.Record) {
 			log.Debug("anthropic-beta flags the target's cloud does not take were left out", zap.Strings("flags", flags))
 		}
 	}
-	tr := &translation{body: body, lease: rec.BodyLease()}
+	tr := &translation{body: body, lease: rec.BodyLease(), noUnicodeEscape: head.noUnicodeEscape}
 	run := d.exe.NewRun(rec, a, executor.Work{Messages: call, ChatFor: tr.request, Stream: head.Stream,
 		Header: executor.ForwardHeaders(r)})
 	defer run.Close()
@@ -206,9 +206,11 @@ type translation struct {
 	body []byte
 	// lease lends body; the chat body is written in a buffer attached to it.
 	lease *providers.Lease
-	once  sync.Once
-	out   *providers.Request
-	err   error
+	// noUnicodeEscape is Head.noUnicodeEscape.
+	noUnicodeEscape bool
+	once            sync.Once
+	out             *providers.Request
+	err             error
 }
 
 // request is the translation, for any target. What it cannot carry is the
@@ -222,7 +224,7 @@ func (x *translation) request(*policy.Target) (*providers.Request, error) {
 				buf = own.Buffer()
 			}
 		}
-		chat, ok := chatBody(x.body, buf)
+		chat, ok := chatBody(x.body, buf, x.noUnicodeEscape)
 		if own != nil && ok && own.Owns(chat.body) {
 			x.lease.Attach(own)
 		} else {

@@ -116,7 +116,7 @@ func Valid(doc []byte) bool {
 // ErrSyntax or ErrNotObject for a document that is not valid JSON or not an object.
 // The name passed to fn is only valid during the call.
 func Members(doc []byte, read *Names, fn func(name, value []byte) error) error {
-	return MembersFinding(doc, read, "", func(name, value []byte, _ bool) error { return fn(name, value) })
+	return walkMembers(doc, read, "", func(name, value []byte, _ *scanner) error { return fn(name, value) })
 }
 
 // MembersFinding is Members that also tells fn, with each member, whether a string
@@ -124,6 +124,30 @@ func Members(doc []byte, read *Names, fn func(name, value []byte) error) error {
 // ASCII text ("" finds nothing), learnt in the same pass: an image part's "image_url" type in a
 // chat request's messages, written plainly or with escapes.
 func MembersFinding(doc []byte, read *Names, find string, fn func(name, value []byte, found bool) error) error {
+	return walkMembers(doc, read, find, func(name, value []byte, sc *scanner) error { return fn(name, value, sc.found) })
+}
+
+// Text is what the strings of a value hold (member names and string values, at
+// any depth), as far as a caller copying them as written needs to know: valid
+// UTF-8 without a \u escape (so without an escaped surrogate) means what
+// decoding and encoding it again would.
+type Text uint8
+
+// What strings may hold.
+const (
+	// HasEscape: an escape of any kind.
+	HasEscape Text = 1 << iota
+	// HasUnicodeEscape: a \u escape.
+	HasUnicodeEscape
+)
+
+// MembersNoting is Members that also tells fn, with each member, what the
+// strings of its value hold, learnt in the same pass.
+func MembersNoting(doc []byte, read *Names, fn func(name, value []byte, text Text) error) error {
+	return walkMembers(doc, read, "", func(name, value []byte, sc *scanner) error { return fn(name, value, sc.text) })
+}
+
+func walkMembers(doc []byte, read *Names, find string, fn func(name, value []byte, sc *scanner) error) error {
 	i := skipSpace(doc, 0)
 	if i >= len(doc) || doc[i] != '{' {
 		if Valid(doc) {
@@ -140,10 +164,11 @@ func MembersFinding(doc []byte, read *Names, find string, fn func(name, value []
 		if i >= len(doc) || doc[i] != '"' {
 			return ErrSyntax
 		}
-		keyEnd, escaped, ok := skipString(doc, i)
+		keyEnd, text, ok := skipString(doc, i)
 		if !ok {
 			return ErrSyntax
 		}
+		escaped := text&HasEscape != 0
 		raw := doc[i+1 : keyEnd-1]
 		name := raw
 		if escaped || !utf8.Valid(raw) {
@@ -162,7 +187,7 @@ func MembersFinding(doc []byte, read *Names, find string, fn func(name, value []
 		if !ok {
 			return ErrSyntax
 		}
-		if err := fn(name, doc[i:valEnd], sc.found); err != nil {
+		if err := fn(name, doc[i:valEnd], &sc); err != nil {
 			return err
 		}
 		i = skipSpace(doc, valEnd)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -150,7 +151,8 @@ func holdsString(v []byte, s string) bool {
 // FuzzMembers holds Members to encoding/json: an accepted document is a valid
 // object whose members are exactly those encoding/json decodes, with no repeated
 // name; a refusal is justified. What MembersFinding finds in each member's value
-// is what encoding/json's tokens say.
+// is what encoding/json's tokens say, and what MembersNoting notes of its strings
+// is what they hold.
 func FuzzMembers(f *testing.F) {
 	for _, c := range validCases {
 		f.Add([]byte(c))
@@ -170,6 +172,16 @@ func FuzzMembers(f *testing.F) {
 			}
 			return nil
 		})
+		errNoting := MembersNoting(doc, read, func(name, value []byte, text Text) error {
+			want := textOf(value)
+			if text != want {
+				t.Fatalf("%q: member %q holds %b, MembersNoting says %b", doc, name, want, text)
+			}
+			return nil
+		})
+		if fmt.Sprint(errNoting) != fmt.Sprint(err) {
+			t.Fatalf("%q: MembersFinding %v, MembersNoting %v", doc, err, errNoting)
+		}
 		var amb *AmbiguousError
 		switch {
 		case err == nil:
@@ -280,4 +292,24 @@ func BenchmarkValidEncodingJSON(b *testing.B) {
 			b.Fatal("invalid")
 		}
 	}
+}
+
+// textOf is what the strings of the valid JSON value v hold, byte by byte.
+func textOf(v []byte) (t Text) {
+	in := false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case !in:
+			in = c == '"'
+		case c == '\\':
+			t |= HasEscape
+			if v[i+1] == 'u' {
+				t |= HasUnicodeEscape
+			}
+			i++
+		case c == '"':
+			in = false
+		}
+	}
+	return t
 }
