@@ -204,7 +204,9 @@ func skipString(b []byte, i int) (end int, text Text, ok bool) {
 				return k + 1, textFlags(escaped, unicode), true
 			case '\\':
 				escaped = true
-				if j = skipEscape(b, k, &unicode); j < 0 {
+				if k+1 < len(b) && shortEscape[b[k+1]] {
+					j = k + 2 // inline: agents' text has one every few words
+				} else if j = skipEscape(b, k, &unicode); j < 0 {
 					return 0, 0, false
 				}
 				if j-base >= 8 {
@@ -245,6 +247,9 @@ func textFlags(escaped, unicode bool) Text {
 	}
 	return 0
 }
+
+// shortEscape marks the bytes that follow a backslash in a two-byte escape.
+var shortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
 
 // skipEscape returns the index after the escape starting at b[k] == '\\', or -1 if
 // it is not one, and sets unicode for a \u escape: the rare kind, so that the
