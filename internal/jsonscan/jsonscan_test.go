@@ -313,3 +313,27 @@ func textOf(v []byte) (t Text) {
 	}
 	return t
 }
+
+// Escapes are read eight bytes at a time: an escape at every offset from the
+// start of a word, its second byte in the same word or the next, followed by
+// a quote or not, is judged as encoding/json judges it, and the string ends
+// where it does.
+func TestEscapesAtEveryOffset(t *testing.T) {
+	for _, esc := range []string{`\"`, `\\`, `\n`, `\/`, `\u00e9`, `\ud83d\ude00`, `\x`, `\u12`, "\\\x01", `\\\"`} {
+		for pad := range 18 {
+			for _, after := range []string{"", `"`, `\"`, "ab", "\x01"} {
+				s := `"` + strings.Repeat("a", pad) + esc + after + `"`
+				doc := []byte(`{"k":` + s + `,"n":1}`)
+				if got, want := Valid(doc), json.Valid(doc); got != want {
+					t.Fatalf("%q: Valid %v, encoding/json %v", doc, got, want)
+				}
+				var v string
+				if json.Unmarshal([]byte(s), &v) == nil {
+					if end, _, ok := skipString([]byte(s+`,"x"`), 0); !ok || end != len(s) {
+						t.Fatalf("%q: ends at %d (%v), want %d", s, end, ok, len(s))
+					}
+				}
+			}
+		}
+	}
+}

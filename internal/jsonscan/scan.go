@@ -205,8 +205,18 @@ func skipString(b []byte, i int) (end int, text Text, ok bool) {
 			case '\\':
 				escaped = true
 				if k+1 < len(b) && shortEscape[b[k+1]] {
-					j = k + 2 // inline: agents' text has one every few words
-				} else if j = skipEscape(b, k, &unicode); j < 0 {
+					// Agents' text has one every few words: the marks of the
+					// backslash and of the byte it escapes are cleared
+					// without going through k, which would lengthen the chain
+					// from one mark to the next.
+					if bit := m & -m; bit < 1<<56 {
+						m &^= bit | bit<<8
+					} else { // the escaped byte begins the next word
+						m, j = 0, k+2
+					}
+					continue
+				}
+				if j = skipEscape(b, k, &unicode); j < 0 {
 					return 0, 0, false
 				}
 				if j-base >= 8 {
