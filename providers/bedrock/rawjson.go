@@ -301,10 +301,14 @@ func scanString(b []byte, i int) (end int, canonical, ok bool) {
 				if e := b[k+1]; e == 'u' || e == '/' {
 					canonical = false
 				}
-				if next := k + 2; next-base >= 8 {
-					m, j = 0, next
-				} else {
-					m &= ^uint64(0) << ((next - base) * 8)
+				// The marks of the backslash and the byte it escapes are
+				// cleared from the lowest mark, not through k: a shorter chain
+				// from one mark to the next (agents' text has one every few
+				// words).
+				if bit := m & -m; bit < 1<<56 {
+					m &^= bit | bit<<8
+				} else { // the escaped byte begins the next word
+					m, j = 0, k+2
 				}
 			default: // a control character or non-ASCII
 				canonical = false
