@@ -24,10 +24,16 @@ import (
 // body is one ReadHead accepted: valid JSON whose members are unambiguous. It
 // is not validated again: its members and strings are found by structure alone.
 // The chat body is written in buf (grown out of it if it does not fit), or in a
-// new buffer when buf is nil. noUnicodeEscape is Head.noUnicodeEscape: no text
-// needs a search for escaped surrogates before it is copied.
-func chatBody(body, buf []byte, noUnicodeEscape bool) (chat, bool) {
-	r, messages, system, ok := decodeHead(body)
+// new buffer when buf is nil. read is what ReadHead read of body, or nil.
+func chatBody(body, buf []byte, read *Head) (chat, bool) {
+	var r *Request
+	var messages, system []byte
+	ok := false
+	if read != nil {
+		r, messages, system, ok = decodeAround(body, read.messages)
+	} else {
+		r, messages, system, ok = decodeHead(body)
+	}
 	if !ok || r.Model == "" || messages == nil || r.MaxTokens == nil || *r.MaxTokens < 1 {
 		return chat{}, false
 	}
@@ -47,7 +53,7 @@ func chatBody(body, buf []byte, noUnicodeEscape bool) (chat, bool) {
 	if !bytes.HasPrefix(head, []byte(`{"model":`)) || len(head) <= at || string(head[at-len(`,"messages":[`):at+1]) != `,"messages":[]` {
 		return chat{}, false
 	}
-	w := chatWriter{out: buf[:0], noUnicodeEscape: noUnicodeEscape}
+	w := chatWriter{out: buf[:0], noUnicodeEscape: read != nil && read.noUnicodeEscape}
 	if buf == nil {
 		w.out = make([]byte, 0, chatBodySize(len(body)))
 	}
@@ -76,6 +82,24 @@ type chat struct {
 // chatBodySize is room for the chat body of a Messages body of n bytes: its
 // text as it is, the wrappers of its turns and tools a little longer.
 func chatBodySize(n int) int { return n + n/8 + 512 }
+
+// decodeAround is decodeHead of body whose messages, a slice of body, are
+// known (ReadHead found them): the members around them are decoded from a copy
+// of the body without them, so that the conversation is not read once more
+// only to be stepped over. Should messages not lie in body (a body rewritten
+// after ReadHead), the whole body is read.
+func decodeAround(body, messages []byte) (r *Request, msgs, system []byte, ok bool) {
+	at := cap(body) - cap(messages)
+	if len(messages) == 0 || at < 0 || at+len(messages) > len(body) || &body[at] != &messages[0] {
+		return decodeHead(body)
+	}
+	around := make([]byte, 0, len(body)-len(messages)+2)
+	around = append(append(append(around, body[:at]...), "[]"...), body[at+len(messages):]...)
+	if r, _, system, ok = decodeHead(around); !ok {
+		return nil, nil, nil, false
+	}
+	return r, messages, system, true
+}
 
 // decodeHead is decode without the conversation, of a body ReadHead accepted:
 // messages (an array) and system (a string or an array) are returned raw, the

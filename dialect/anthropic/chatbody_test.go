@@ -124,11 +124,11 @@ func FuzzChatBody(f *testing.F) {
 		if err != nil {
 			return // the client's 400 before any translation
 		}
-		got, ok := chatBody(body, nil, head.noUnicodeEscape)
+		got, ok := chatBody(body, nil, head)
 		if ok {
 			sameChat(t, got, oldChat(t, body))
 		}
-		if looked, ok2 := chatBody(body, nil, false); ok2 != ok || ok && !bytes.Equal(looked.body, got.body) {
+		if looked, ok2 := chatBody(body, nil, nil); ok2 != ok || ok && !bytes.Equal(looked.body, got.body) {
 			t.Fatalf("searched for surrogates, chatBody took it %v: %s; as ReadHead allows, %v: %s", ok2, looked.body, ok, got.body)
 		}
 	})
@@ -141,7 +141,7 @@ func chatBodyOf(t *testing.T, body []byte) (chat, bool) {
 	if err != nil {
 		t.Fatalf("ReadHead: %v: %.200s", err, body)
 	}
-	return chatBody(body, nil, head.noUnicodeEscape)
+	return chatBody(body, nil, head)
 }
 
 // What ordinary clients send takes the short way; what it cannot copy as

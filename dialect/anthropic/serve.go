@@ -169,7 +169,7 @@ func (d *Dialect) serveMessages(w http.ResponseWriter, rec *executor.Record) {
 			log.Debug("anthropic-beta flags the target's cloud does not take were left out", zap.Strings("flags", flags))
 		}
 	}
-	tr := &translation{body: body, lease: rec.BodyLease(), noUnicodeEscape: head.noUnicodeEscape}
+	tr := &translation{body: body, lease: rec.BodyLease(), head: head}
 	run := d.exe.NewRun(rec, a, executor.Work{Messages: call, ChatFor: tr.request, Stream: head.Stream,
 		Header: executor.ForwardHeaders(r)})
 	defer run.Close()
@@ -206,11 +206,11 @@ type translation struct {
 	body []byte
 	// lease lends body; the chat body is written in a buffer attached to it.
 	lease *providers.Lease
-	// noUnicodeEscape is Head.noUnicodeEscape.
-	noUnicodeEscape bool
-	once            sync.Once
-	out             *providers.Request
-	err             error
+	// head is what ReadHead read of the body as the client sent it.
+	head *Head
+	once sync.Once
+	out  *providers.Request
+	err  error
 }
 
 // request is the translation, for any target. What it cannot carry is the
@@ -224,7 +224,7 @@ func (x *translation) request(*policy.Target) (*providers.Request, error) {
 				buf = own.Buffer()
 			}
 		}
-		chat, ok := chatBody(x.body, buf, x.noUnicodeEscape)
+		chat, ok := chatBody(x.body, buf, x.head)
 		if own != nil && ok && own.Owns(chat.body) {
 			x.lease.Attach(own)
 		} else {
