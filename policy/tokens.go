@@ -191,8 +191,11 @@ var asciiClass = func() (t [utf8.RuneSelf]uint8) {
 	return t
 }()
 
-func (t *textEstimator) addASCII(c byte) {
-	switch asciiClass[c] {
+func (t *textEstimator) addASCII(c byte) { t.addClass(asciiClass[c]) }
+
+// addClass adds an ASCII character of class cls.
+func (t *textEstimator) addClass(cls uint8) {
+	switch cls {
 	case ascLower:
 		t.start(runWord)
 		t.lower = true
@@ -256,6 +259,13 @@ func isHan(r rune) bool {
 // b[start] and returns the index just past its closing quote (len(b) when it is
 // unterminated). Escapes are decoded so that "\n" is a newline and "\u4e2d" a CJK
 // character.
+//
+// Admission runs it over every byte of every request of a key with a token
+// limit: ASCII runs of one class (a word's letters, spaces, digits,
+// punctuation) are taken in tight loops and the escapes of one byte looked up,
+// not decoded, so that the runs reach the estimator as they did byte by byte
+// (the same flushes, in the same order: the same total to the last bit;
+// FuzzStringTokens holds it to the byte-by-byte reading).
 func stringTokens(b []byte, start int) (float64, int) {
 	var t textEstimator
 	i := start
@@ -266,18 +276,32 @@ func stringTokens(b []byte, start int) (float64, int) {
 			t.flush()
 			return t.total, i + 1
 		case c == '\\' && i+1 < len(b):
+			if cls := shortEscapeClass[b[i+1]]; cls != 0 {
+				t.addClass(cls - 1)
+				i += 2
+				continue
+			}
 			r, n := unescape(b[i:])
 			t.add(r)
 			i += n
 		case c < utf8.RuneSelf:
-			// Most bytes continue a run of lower-case letters: take them in a
-			// tight loop.
-			if t.kind == runWord && asciiClass[c] == ascLower {
-				for i < len(b) && asciiClass[b[i]&0x7f] == ascLower && b[i] < utf8.RuneSelf {
-					t.n++
-					i++
+			cls := asciiClass[c]
+			switch cls {
+			case ascLower, ascDigit, ascSpace:
+				kind := classRun[cls]
+				if t.kind != kind {
+					t.flush()
+					t.kind = kind
 				}
-				t.lower = true
+				j := i + 1
+				for j < len(b) && b[j] < utf8.RuneSelf && asciiClass[b[j]] == cls {
+					j++
+				}
+				t.n += j - i
+				if cls == ascLower {
+					t.lower = true
+				}
+				i = j
 				continue
 			}
 			t.addASCII(c)
@@ -291,6 +315,19 @@ func stringTokens(b []byte, start int) (float64, int) {
 	t.flush()
 	return t.total, len(b)
 }
+
+// shortEscapeClass is, for the byte after a backslash, 1 + the ASCII class of
+// the character a two-byte escape stands for, or 0 for \u (and for bytes that
+// make no escape, which unescape decodes as themselves).
+var shortEscapeClass = func() (t [256]uint8) {
+	for c, r := range map[byte]byte{'n': '\n', 't': '\t', 'r': '\r', 'b': 0, 'f': 0, '"': '"', '\\': '\\', '/': '/'} {
+		t[c] = 1 + asciiClass[r]
+	}
+	return t
+}()
+
+// classRun is the run an ASCII class starts or continues.
+var classRun = [...]int{ascLower: runWord, ascUpper: runWord, ascDigit: runDigits, ascSpace: runSpace, ascPunct: runPunct, ascControl: runNone}
 
 // unescape decodes the JSON escape at the start of b (b[0] == '\\') and returns
 // the rune and the bytes it used. Invalid escapes decode as the escaped byte.

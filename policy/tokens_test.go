@@ -3,8 +3,10 @@ package policy
 import (
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestEstimateFollowsOpenAIMessageAccounting(t *testing.T) {
@@ -98,4 +100,49 @@ func BenchmarkEstimatePromptTokens(b *testing.B) {
 	for b.Loop() {
 		EstimatePromptTokens(msgs)
 	}
+}
+
+// stringTokensBytewise is stringTokens as it was, every byte through the
+// estimator alone: the reading stringTokens must agree with to the last bit.
+func stringTokensBytewise(b []byte, start int) (float64, int) {
+	var t textEstimator
+	i := start
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			t.flush()
+			return t.total, i + 1
+		case c == '\\' && i+1 < len(b):
+			r, n := unescape(b[i:])
+			t.add(r)
+			i += n
+		case c < utf8.RuneSelf:
+			t.addASCII(c)
+			i++
+		default:
+			r, n := utf8.DecodeRune(b[i:])
+			t.add(r)
+			i += n
+		}
+	}
+	t.flush()
+	return t.total, len(b)
+}
+
+// FuzzStringTokens is differential: runs taken whole and escapes looked up give
+// the total and the end that reading byte by byte gives.
+func FuzzStringTokens(f *testing.F) {
+	for _, s := range []string{`Hello, world"`, `camelCaseWord and HTTPServer 12345 ... "`, `a\nb\t\"c\\d\/e\bf\u00e9\ud83d\ude00"`,
+		"caf\u00e9 na\xc3\xafve \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80\"", `unterminated \`, `\x\u12 "`, "tab\there  \n\n  --==++ 007\""} {
+		f.Add([]byte(s))
+	}
+	f.Add(benchPrompt())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, gotEnd := stringTokens(b, 0)
+		want, wantEnd := stringTokensBytewise(b, 0)
+		if math.Float64bits(got) != math.Float64bits(want) || gotEnd != wantEnd {
+			t.Fatalf("%q: %v tokens, end %d; byte by byte %v, end %d", b, got, gotEnd, want, wantEnd)
+		}
+	})
 }
