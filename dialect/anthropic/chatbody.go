@@ -58,13 +58,20 @@ func chatBody(body, buf []byte, read *Head) (chat, bool) {
 		w.out = make([]byte, 0, chatBodySize(len(body)))
 	}
 	w.out = append(w.out, head[:at]...)
-	if system != nil && !w.system(system) {
-		return chat{}, false
+	if system != nil {
+		var blocks []rawBlock
+		if system[0] == '[' {
+			if blocks, ok = w.readBlocks(system, 0); !ok {
+				return chat{}, false
+			}
+		}
+		if !w.system(system, blocks) {
+			return chat{}, false
+		}
 	}
-	if err := jsonfield.EachElement(messages, func(v []byte) bool {
-		ok = w.message(v)
-		return ok
-	}); err != nil || !ok || w.n == 0 {
+	if _, err := jsonfield.EachElementAt(messages, 0, func(at int) int {
+		return w.message(messages, at)
+	}); err != nil || w.n == 0 {
 		return chat{}, false // without messages, the long way words the 400
 	}
 	return chat{body: append(w.out, head[at:]...), head: head, at: at, images: w.images}, true

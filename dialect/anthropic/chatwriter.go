@@ -27,16 +27,23 @@ type chatWriter struct {
 // readBlocks reads an array of blocks depth levels below a turn's content into
 // w.blocks, each member once, as quickBlock takes them.
 func (w *chatWriter) readBlocks(arr []byte, depth int) ([]rawBlock, bool) {
+	_, blocks, ok := w.readBlocksAt(arr, 0, depth)
+	return blocks, ok
+}
+
+// readBlocksAt is readBlocks of the array that starts at b[i]; end is the
+// index just past it.
+func (w *chatWriter) readBlocksAt(b []byte, i, depth int) (end int, blocks []rawBlock, ok bool) {
 	start := len(w.blocks)
-	ok := true
-	err := jsonfield.EachElement(arr, func(v []byte) bool {
-		var b rawBlock
-		if ok = readBlock(&b, v, depth); ok {
-			w.blocks = append(w.blocks, b)
+	end, err := jsonfield.EachElementAt(b, i, func(v int) int {
+		var rb rawBlock
+		e := readBlockAt(&rb, b, v, depth)
+		if e >= 0 {
+			w.blocks = append(w.blocks, rb)
 		}
-		return ok
+		return e
 	})
-	return w.blocks[start:], err == nil && ok
+	return end, w.blocks[start:], err == nil
 }
 
 // open starts a message.
@@ -48,46 +55,63 @@ func (w *chatWriter) open(role string) {
 	w.out = append(w.out, `{"role":"`+role+`","content":`...)
 }
 
-// message writes one message of the conversation.
-func (w *chatWriter) message(obj []byte) bool {
-	if obj[0] != '{' {
-		return false
+// message writes the message of the conversation that starts at b[at], and
+// returns the index just past it, or -1. Its blocks are read as its members
+// are found, not stepped over first: the conversation's text is read once.
+func (w *chatWriter) message(b []byte, at int) int {
+	if b[at] != '{' {
+		return -1
 	}
 	var role, content []byte
-	taken := true
-	err := jsonfield.Each(obj, func(k, v []byte) bool {
+	var blocks []rawBlock
+	w.blocks = w.blocks[:0]
+	end, err := jsonfield.EachAt(b, at, func(k []byte, v int) int {
+		e, ok := -1, false
 		switch string(k) {
 		case "role":
-			taken = role == nil && v[0] == '"'
-			role = v
+			if role == nil && b[v] == '"' {
+				e, ok = jsonfield.SkipAt(b, v)
+				role = b[v:max(e, v)]
+			}
 		case "content":
-			taken = content == nil && (v[0] == '"' || v[0] == '[')
-			content = v
-		default:
-			taken = false
+			switch {
+			case content != nil:
+			case b[v] == '"':
+				e, ok = jsonfield.SkipAt(b, v)
+			case b[v] == '[':
+				e, blocks, ok = w.readBlocksAt(b, v, 0)
+			}
+			content = b[v:max(e, v)]
 		}
-		return taken
+		if !ok {
+			return -1
+		}
+		return e
 	})
-	if err != nil || !taken {
-		return false
+	if err != nil {
+		return -1
 	}
 	if content == nil {
 		content = []byte(`""`)
 	}
-	w.blocks = w.blocks[:0]
+	var taken bool
 	switch string(role) {
 	case `"user"`:
-		return w.user(content)
+		taken = w.user(content, blocks)
 	case `"assistant"`:
-		return w.assistant(content)
+		taken = w.assistant(content, blocks)
 	case `"system"`:
-		return w.system(content)
+		taken = w.system(content, blocks)
 	}
-	return false
+	if !taken {
+		return -1
+	}
+	return end
 }
 
-// system writes a system prompt, or nothing when it is empty.
-func (w *chatWriter) system(content []byte) bool {
+// system writes a system prompt, or nothing when it is empty; blocks are its
+// blocks when content is an array.
+func (w *chatWriter) system(content []byte, blocks []rawBlock) bool {
 	if content[0] == '"' {
 		text, ok := w.rawText(content)
 		if ok && len(text) > 0 {
@@ -96,10 +120,6 @@ func (w *chatWriter) system(content []byte) bool {
 			w.out = append(w.out, '}')
 		}
 		return ok
-	}
-	blocks, ok := w.readBlocks(content, 0)
-	if !ok {
-		return false
 	}
 	for _, b := range blocks {
 		if string(b.typ) != `"text"` {
@@ -114,7 +134,7 @@ func (w *chatWriter) system(content []byte) bool {
 }
 
 // user writes a user turn: its tool results as tool messages, then the rest.
-func (w *chatWriter) user(content []byte) bool {
+func (w *chatWriter) user(content []byte, blocks []rawBlock) bool {
 	if content[0] == '"' {
 		if _, ok := w.rawText(content); !ok {
 			return false
@@ -122,10 +142,6 @@ func (w *chatWriter) user(content []byte) bool {
 		w.open("user")
 		w.out = append(w.out, content...)
 		return w.end()
-	}
-	blocks, ok := w.readBlocks(content, 0)
-	if !ok {
-		return false
 	}
 	parts := 0
 	for _, b := range blocks {
@@ -320,7 +336,7 @@ func (w *chatWriter) toolResult(b rawBlock) bool {
 
 // assistant writes an assistant turn: its text (parts when one is marked for
 // the cache, else joined), tool calls and thinking blocks.
-func (w *chatWriter) assistant(content []byte) bool {
+func (w *chatWriter) assistant(content []byte, blocks []rawBlock) bool {
 	w.open("assistant")
 	if content[0] == '"' {
 		if _, ok := w.rawText(content); !ok {
@@ -328,10 +344,6 @@ func (w *chatWriter) assistant(content []byte) bool {
 		}
 		w.out = append(w.out, content...)
 		return w.end()
-	}
-	blocks, ok := w.readBlocks(content, 0)
-	if !ok {
-		return false
 	}
 	texts, cached, calls, thinking := 0, false, 0, 0
 	for _, b := range blocks {

@@ -22,12 +22,18 @@ type rawBlock struct {
 // readBlock reads a block of an array of blocks depth levels below a turn's
 // content (0: the turn's own blocks).
 func readBlock(b *rawBlock, obj []byte, depth int) bool {
-	if obj[0] != '{' {
-		return false
+	return readBlockAt(b, obj, 0, depth) >= 0
+}
+
+// readBlockAt is readBlock of the block that starts at src[at]; it returns the
+// index just past it, or -1.
+func readBlockAt(b *rawBlock, src []byte, at, depth int) int {
+	if src[at] != '{' {
+		return -1
 	}
 	var citations, title []byte
 	taken := true
-	err := jsonfield.Each(obj, func(k, v []byte) bool {
+	end, err := jsonfield.EachAt(src, at, func(k []byte, vi int) int {
 		var dst *[]byte
 		str := true
 		switch string(k) {
@@ -63,14 +69,23 @@ func readBlock(b *rawBlock, obj []byte, depth int) bool {
 			dst, str = &b.content, false
 		default:
 			taken = false
-			return false
+			return -1
 		}
+		e, ok := jsonfield.SkipAt(src, vi)
+		if !ok {
+			taken = false
+			return -1
+		}
+		v := src[vi:e]
 		taken = *dst == nil && string(v) != "null" && (!str || v[0] == '"')
 		*dst = v
-		return taken
+		if !taken {
+			return -1
+		}
+		return e
 	})
 	if err != nil || !taken {
-		return false
+		return -1
 	}
 	// What decode would refuse is refused wherever it is, also in a member the
 	// block's type does not use.
@@ -80,9 +95,9 @@ func readBlock(b *rawBlock, obj []byte, depth int) bool {
 		b.content != nil && !validContent(b.content, depth+1),
 		b.source != nil && !validSource(b.source),
 		b.cacheControl != nil && (b.cacheControl[0] != '{' || json.Unmarshal(b.cacheControl, &cc) != nil):
-		return false
+		return -1
 	}
-	return true
+	return end
 }
 
 // validContent reports whether a block's content, depth levels below a turn's,

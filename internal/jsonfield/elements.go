@@ -8,33 +8,56 @@ var ErrNotArray = errors.New("jsonfield: not a JSON array")
 // EachElement calls fn with the raw value of every element of the array in arr, in
 // order, stopping early when fn returns false. Like Each, it checks structure only.
 func EachElement(arr []byte, fn func(value []byte) bool) error {
-	i := skipSpace(arr, 0)
-	if i >= len(arr) || arr[i] != '[' {
+	bad := false
+	_, err := EachElementAt(arr, 0, func(v int) int {
+		end, ok := skipValue(arr, v)
+		if bad = !ok; bad || !fn(arr[v:end]) {
+			return -1
+		}
+		return end
+	})
+	switch {
+	case bad:
 		return ErrNotArray
-	}
-	i = skipSpace(arr, i+1)
-	if i < len(arr) && arr[i] == ']' {
+	case err == ErrStopped:
 		return nil
 	}
+	return err
+}
+
+// EachElementAt is EachElement for the array that starts at b[i] (after any
+// space), for a caller that reads each element itself: fn gets the index of
+// the element's first byte and returns the index just past it as it read it,
+// or -1 to stop (ErrStopped). EachElementAt returns the index just past the
+// array (see EachAt).
+func EachElementAt(b []byte, i int, fn func(v int) int) (int, error) {
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != '[' {
+		return 0, ErrNotArray
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
 	for {
-		end, ok := skipValue(arr, i)
-		if !ok {
-			return ErrNotArray
+		end := fn(i)
+		switch {
+		case end < 0:
+			return 0, ErrStopped
+		case end <= i || end > len(b):
+			return 0, ErrNotArray
 		}
-		if !fn(arr[i:end]) {
-			return nil
+		i = skipSpace(b, end)
+		if i >= len(b) {
+			return 0, ErrNotArray
 		}
-		i = skipSpace(arr, end)
-		if i >= len(arr) {
-			return ErrNotArray
-		}
-		switch arr[i] {
+		switch b[i] {
 		case ',':
-			i = skipSpace(arr, i+1)
+			i = skipSpace(b, i+1)
 		case ']':
-			return nil
+			return i + 1, nil
 		default:
-			return ErrNotArray
+			return 0, ErrNotArray
 		}
 	}
 }

@@ -16,49 +16,80 @@ var ErrNotObject = errors.New("jsonfield: not a JSON object")
 // returns false. It checks structure only: callers that need full validation (string
 // escapes, number syntax) run json.Valid first.
 func Each(obj []byte, fn func(key, value []byte) bool) error {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
+	bad := false
+	_, err := EachAt(obj, 0, func(key []byte, v int) int {
+		end, ok := skipValue(obj, v)
+		if bad = !ok; bad || !fn(key, obj[v:end]) {
+			return -1
+		}
+		return end
+	})
+	switch {
+	case bad:
 		return ErrNotObject
-	}
-	i = skipSpace(obj, i+1)
-	if i < len(obj) && obj[i] == '}' {
+	case err == ErrStopped:
 		return nil
 	}
+	return err
+}
+
+// ErrStopped is EachAt's and EachElementAt's error when their fn stopped them.
+var ErrStopped = errors.New("jsonfield: stopped")
+
+// EachAt is Each for the object that starts at b[i] (after any space), for a
+// caller that reads each value itself: fn gets the member's raw key and the
+// index of its value's first byte, and returns the index just past the value
+// as it read it, or -1 to stop (ErrStopped). EachAt returns the index just past
+// the object. Each steps over every value to find where it ends before its fn
+// reads it; a caller that reads nested values (a conversation's turns, their
+// blocks) would step over the same text once per level.
+func EachAt(b []byte, i int, fn func(key []byte, v int) int) (int, error) {
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != '{' {
+		return 0, ErrNotObject
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
 	for {
-		if i >= len(obj) || obj[i] != '"' {
-			return ErrNotObject
+		if i >= len(b) || b[i] != '"' {
+			return 0, ErrNotObject
 		}
-		keyEnd, ok := skipString(obj, i)
+		keyEnd, ok := skipString(b, i)
 		if !ok {
-			return ErrNotObject
+			return 0, ErrNotObject
 		}
-		key := obj[i+1 : keyEnd-1]
-		i = skipSpace(obj, keyEnd)
-		if i >= len(obj) || obj[i] != ':' {
-			return ErrNotObject
+		key := b[i+1 : keyEnd-1]
+		i = skipSpace(b, keyEnd)
+		if i >= len(b) || b[i] != ':' {
+			return 0, ErrNotObject
 		}
-		i = skipSpace(obj, i+1)
-		valEnd, ok := skipValue(obj, i)
-		if !ok {
-			return ErrNotObject
+		i = skipSpace(b, i+1)
+		valEnd := fn(key, i)
+		switch {
+		case valEnd < 0:
+			return 0, ErrStopped
+		case valEnd <= i || valEnd > len(b):
+			return 0, ErrNotObject
 		}
-		if !fn(key, obj[i:valEnd]) {
-			return nil
+		i = skipSpace(b, valEnd)
+		if i >= len(b) {
+			return 0, ErrNotObject
 		}
-		i = skipSpace(obj, valEnd)
-		if i >= len(obj) {
-			return ErrNotObject
-		}
-		switch obj[i] {
+		switch b[i] {
 		case ',':
-			i = skipSpace(obj, i+1)
+			i = skipSpace(b, i+1)
 		case '}':
-			return nil
+			return i + 1, nil
 		default:
-			return ErrNotObject
+			return 0, ErrNotObject
 		}
 	}
 }
+
+// SkipAt returns the index just past the value that starts at b[i].
+func SkipAt(b []byte, i int) (int, bool) { return skipValue(b, i) }
 
 // Get returns the raw value of the member key, or nil when absent.
 func Get(obj []byte, key string) ([]byte, error) {
