@@ -41,23 +41,16 @@ func EachElementAt(b []byte, i int, fn func(v int) int) (int, error) {
 	}
 	for {
 		end := fn(i)
-		switch {
-		case end < 0:
+		if end < 0 {
 			return 0, ErrStopped
-		case end <= i || end > len(b):
-			return 0, ErrNotArray
 		}
-		i = skipSpace(b, end)
-		if i >= len(b) {
+		next, done, ok := afterValue(b, i, end, ']')
+		switch {
+		case !ok:
 			return 0, ErrNotArray
+		case done:
+			return next, nil
 		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, ErrNotArray
-		}
+		i = next
 	}
 }

@@ -67,25 +67,39 @@ func EachAt(b []byte, i int, fn func(key []byte, v int) int) (int, error) {
 		}
 		i = skipSpace(b, i+1)
 		valEnd := fn(key, i)
-		switch {
-		case valEnd < 0:
+		if valEnd < 0 {
 			return 0, ErrStopped
-		case valEnd <= i || valEnd > len(b):
-			return 0, ErrNotObject
 		}
-		i = skipSpace(b, valEnd)
-		if i >= len(b) {
+		next, done, ok := afterValue(b, i, valEnd, '}')
+		switch {
+		case !ok:
 			return 0, ErrNotObject
+		case done:
+			return next, nil
 		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, ErrNotObject
-		}
+		i = next
 	}
+}
+
+// afterValue steps past the space and the comma after the value b[i:end] of a
+// container that closes with close: next is where the next member or element
+// starts, or, when done, the index just past the container. ok is false for
+// anything else, and for an end a reader returned that is not past i or is past
+// b.
+func afterValue(b []byte, i, end int, close byte) (next int, done, ok bool) {
+	if end <= i || end > len(b) {
+		return 0, false, false
+	}
+	j := skipSpace(b, end)
+	switch {
+	case j >= len(b):
+		return 0, false, false
+	case b[j] == ',':
+		return skipSpace(b, j+1), false, true
+	case b[j] == close:
+		return j + 1, true, true
+	}
+	return 0, false, false
 }
 
 // SkipAt returns the index just past the value that starts at b[i].
