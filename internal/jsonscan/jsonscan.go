@@ -116,7 +116,7 @@ func Valid(doc []byte) bool {
 // ErrSyntax or ErrNotObject for a document that is not valid JSON or not an object.
 // The name passed to fn is only valid during the call.
 func Members(doc []byte, read *Names, fn func(name, value []byte) error) error {
-	return walkMembers(doc, read, "", func(name, value []byte, _ *scanner) error { return fn(name, value) })
+	return walkMembers(doc, read, "", func(name, value []byte, _ bool, _ Text) error { return fn(name, value) })
 }
 
 // MembersFinding is Members that also tells fn, with each member, whether a string
@@ -124,7 +124,7 @@ func Members(doc []byte, read *Names, fn func(name, value []byte) error) error {
 // ASCII text ("" finds nothing), learnt in the same pass: an image part's "image_url" type in a
 // chat request's messages, written plainly or with escapes.
 func MembersFinding(doc []byte, read *Names, find string, fn func(name, value []byte, found bool) error) error {
-	return walkMembers(doc, read, find, func(name, value []byte, sc *scanner) error { return fn(name, value, sc.found) })
+	return walkMembers(doc, read, find, func(name, value []byte, found bool, _ Text) error { return fn(name, value, found) })
 }
 
 // Text is what the strings of a value hold (member names and string values, at
@@ -144,10 +144,10 @@ const (
 // MembersNoting is Members that also tells fn, with each member, what the
 // strings of its value hold, learnt in the same pass.
 func MembersNoting(doc []byte, read *Names, fn func(name, value []byte, text Text) error) error {
-	return walkMembers(doc, read, "", func(name, value []byte, sc *scanner) error { return fn(name, value, sc.text) })
+	return walkMembers(doc, read, "", func(name, value []byte, _ bool, text Text) error { return fn(name, value, text) })
 }
 
-func walkMembers(doc []byte, read *Names, find string, fn func(name, value []byte, sc *scanner) error) error {
+func walkMembers(doc []byte, read *Names, find string, fn func(name, value []byte, found bool, text Text) error) error {
 	i := skipSpace(doc, 0)
 	if i >= len(doc) || doc[i] != '{' {
 		if Valid(doc) {
@@ -187,7 +187,7 @@ func walkMembers(doc []byte, read *Names, find string, fn func(name, value []byt
 		if !ok {
 			return ErrSyntax
 		}
-		if err := fn(name, doc[i:valEnd], &sc); err != nil {
+		if err := fn(name, doc[i:valEnd], sc.found, sc.text); err != nil {
 			return err
 		}
 		i = skipSpace(doc, valEnd)
