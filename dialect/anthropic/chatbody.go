@@ -91,21 +91,16 @@ type chat struct {
 func chatBodySize(n int) int { return n + n/8 + 512 }
 
 // decodeAround is decodeHead of body whose messages, a slice of body, are
-// known (ReadHead found them): the members around them are decoded from a copy
-// of the body without them, so that the conversation is not read once more
-// only to be stepped over. Should messages not lie in body (a body rewritten
-// after ReadHead), the whole body is read.
+// known (ReadHead found them): the walk over the members steps from the start
+// of messages to its end without reading the conversation once more. Should
+// messages not lie in body (a body rewritten after ReadHead), the whole body
+// is read.
 func decodeAround(body, messages []byte) (r *Request, msgs, system []byte, ok bool) {
 	at := cap(body) - cap(messages)
 	if len(messages) == 0 || at < 0 || at+len(messages) > len(body) || &body[at] != &messages[0] {
 		return decodeHead(body)
 	}
-	around := make([]byte, 0, len(body)-len(messages)+2)
-	around = append(append(append(around, body[:at]...), "[]"...), body[at+len(messages):]...)
-	if r, _, system, ok = decodeHead(around); !ok {
-		return nil, nil, nil, false
-	}
-	return r, messages, system, true
+	return decodeMembers(body, at, at+len(messages))
 }
 
 // decodeHead is decode without the conversation, of a body ReadHead accepted:
@@ -113,9 +108,23 @@ func decodeAround(body, messages []byte) (r *Request, msgs, system []byte, ok bo
 // other members decoded. ok is false where decode would fall back to
 // encoding/json.
 func decodeHead(body []byte) (r *Request, messages, system []byte, ok bool) {
+	return decodeMembers(body, -1, -1)
+}
+
+// decodeMembers is decodeHead, told that the value starting at body[at] ends
+// at end (none when at is -1).
+func decodeMembers(body []byte, at, end int) (r *Request, messages, system []byte, ok bool) {
 	r = new(Request)
 	ok = true
-	if err := jsonfield.Each(body, func(k, v []byte) bool {
+	if _, err := jsonfield.EachAt(body, 0, func(k []byte, i int) int {
+		e := end
+		if i != at {
+			var good bool
+			if e, good = jsonfield.SkipAt(body, i); !good {
+				return -1
+			}
+		}
+		v := body[i:e]
 		name := string(k)
 		switch {
 		case !knownMembers[name]:
@@ -127,7 +136,7 @@ func decodeHead(body []byte) (r *Request, messages, system []byte, ok bool) {
 		default:
 			ok = ok && r.quickMember(name, v)
 		}
-		return true
+		return e
 	}); err != nil {
 		return nil, nil, nil, false
 	}
