@@ -261,8 +261,8 @@ func isHan(r rune) bool {
 // character.
 //
 // Admission runs it over every byte of every request of a key with a token
-// limit: ASCII runs of one class (a word's letters, spaces, digits,
-// punctuation) are taken in tight loops and the escapes of one byte looked up,
+// limit: runs of lower-case letters, digits or spaces are taken in tight
+// loops and two-byte escapes looked up,
 // not decoded, so that the runs reach the estimator as they did byte by byte
 // (the same flushes, in the same order: the same total to the last bit;
 // FuzzStringTokens holds it to the byte-by-byte reading).

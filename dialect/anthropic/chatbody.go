@@ -29,8 +29,12 @@ func chatBody(body, buf []byte, read *Head) (chat, bool) {
 	var r *Request
 	var messages, system []byte
 	ok := false
+	from, located := 0, false
 	if read != nil {
-		r, messages, system, ok = decodeAround(body, read.messages)
+		from, located = read.messagesAt(body)
+	}
+	if located {
+		r, messages, system, ok = decodeMembers(body, from, from+len(read.messages))
 	} else {
 		r, messages, system, ok = decodeHead(body)
 	}
@@ -53,7 +57,7 @@ func chatBody(body, buf []byte, read *Head) (chat, bool) {
 	if !bytes.HasPrefix(head, []byte(`{"model":`)) || len(head) <= at || string(head[at-len(`,"messages":[`):at+1]) != `,"messages":[]` {
 		return chat{}, false
 	}
-	w := chatWriter{out: buf[:0], noUnicodeEscape: read != nil && read.noUnicodeEscape}
+	w := chatWriter{out: buf[:0], noUnicodeEscape: located && read.noUnicodeEscape}
 	if buf == nil {
 		w.out = make([]byte, 0, chatBodySize(len(body)))
 	}
@@ -90,19 +94,6 @@ type chat struct {
 // text as it is, the wrappers of its turns and tools a little longer.
 func chatBodySize(n int) int { return n + n/8 + 512 }
 
-// decodeAround is decodeHead of body whose messages, a slice of body, are
-// known (ReadHead found them): the walk over the members steps from the start
-// of messages to its end without reading the conversation once more. Should
-// messages not lie in body (a body rewritten after ReadHead), the whole body
-// is read.
-func decodeAround(body, messages []byte) (r *Request, msgs, system []byte, ok bool) {
-	at := cap(body) - cap(messages)
-	if len(messages) == 0 || at < 0 || at+len(messages) > len(body) || &body[at] != &messages[0] {
-		return decodeHead(body)
-	}
-	return decodeMembers(body, at, at+len(messages))
-}
-
 // decodeHead is decode without the conversation, of a body ReadHead accepted:
 // messages (an array) and system (a string or an array) are returned raw, the
 // other members decoded. ok is false where decode would fall back to
@@ -112,7 +103,8 @@ func decodeHead(body []byte) (r *Request, messages, system []byte, ok bool) {
 }
 
 // decodeMembers is decodeHead, told that the value starting at body[at] ends
-// at end (none when at is -1).
+// at end (none when at is -1): ReadHead located the conversation, which is
+// then not read again only to be stepped over.
 func decodeMembers(body []byte, at, end int) (r *Request, messages, system []byte, ok bool) {
 	r = new(Request)
 	ok = true

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/switchyard/switchyard/internal/jsonfield"
 	"github.com/switchyard/switchyard/providers"
 )
 
@@ -175,5 +176,29 @@ func TestChatBodyTakes(t *testing.T) {
 		if got, ok := chatBodyOf(t, []byte(s)); ok {
 			t.Errorf("took %s: %s", s, got.body)
 		}
+	}
+}
+
+// What ReadHead read of one body says nothing of another: a body rewritten
+// since (a rule's max_tokens cap) is read whole, and its texts are searched
+// for surrogates whatever the first body held.
+func TestChatBodyOfAnotherBody(t *testing.T) {
+	plain := []byte(`{"model":"m","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`)
+	head, err := ReadHead(plain, false)
+	if err != nil || !head.noUnicodeEscape {
+		t.Fatalf("ReadHead: %v, %+v", err, head)
+	}
+	capped, err := jsonfield.Set(plain, "max_tokens", []byte("5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := chatBody(capped, nil, head)
+	want, ok2 := chatBody(capped, nil, nil)
+	if !ok || !ok2 || !bytes.Equal(got.body, want.body) || !bytes.Contains(got.body, []byte(`"max_completion_tokens":5`)) {
+		t.Errorf("the capped body: %s (%v); read alone: %s (%v)", got.body, ok, want.body, ok2)
+	}
+	lone := []byte(`{"model":"m","max_tokens":50,"messages":[{"role":"user","content":"lone \ud83d here"}]}`)
+	if got, ok := chatBody(lone, nil, head); ok {
+		t.Errorf("a lone surrogate copied as written, on another body's word: %s", got.body)
 	}
 }

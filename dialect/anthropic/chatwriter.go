@@ -66,25 +66,24 @@ func (w *chatWriter) message(b []byte, at int) int {
 	var blocks []rawBlock
 	w.blocks = w.blocks[:0]
 	end, err := jsonfield.EachAt(b, at, func(k []byte, v int) int {
-		e, ok := -1, false
-		switch string(k) {
-		case "role":
-			if role == nil && b[v] == '"' {
-				e, ok = jsonfield.SkipAt(b, v)
-				role = b[v:max(e, v)]
+		var e int
+		ok := false
+		switch {
+		case string(k) == "role" && role == nil && b[v] == '"':
+			if e, ok = jsonfield.SkipAt(b, v); ok {
+				role = b[v:e]
 			}
-		case "content":
-			switch {
-			case content != nil:
-			case b[v] == '"':
-				e, ok = jsonfield.SkipAt(b, v)
-			case b[v] == '[':
-				e, blocks, ok = w.readBlocksAt(b, v, 0)
+		case string(k) == "content" && content == nil && b[v] == '"':
+			if e, ok = jsonfield.SkipAt(b, v); ok {
+				content = b[v:e]
 			}
-			content = b[v:max(e, v)]
+		case string(k) == "content" && content == nil && b[v] == '[':
+			if e, blocks, ok = w.readBlocksAt(b, v, 0); ok {
+				content = b[v:e]
+			}
 		}
 		if !ok {
-			return -1
+			return -1 // another member, one repeated, or a value of another type
 		}
 		return e
 	})

@@ -32,6 +32,14 @@ type Head struct {
 	noUnicodeEscape bool
 }
 
+// messagesAt returns where the messages ReadHead read lie in body: ok is false
+// for another body (one rewritten since), which nothing read here describes.
+func (h *Head) messagesAt(body []byte) (at int, ok bool) {
+	at = cap(body) - cap(h.messages)
+	ok = len(h.messages) > 0 && at >= 0 && at+len(h.messages) <= len(body) && &body[at] == &h.messages[0]
+	return at, ok
+}
+
 // Images reports whether a turn, or a tool result in one, holds an image block
 // (a search of the conversation: ask only when a rule matches on images).
 func (h *Head) Images() bool { return mentionsImage(h.messages) }

@@ -36,10 +36,10 @@ var declared = func() *jsonscan.Names {
 	return jsonscan.NewNames(names...)
 }()
 
-// eachMember validates body and calls fn with the name and raw value of every
-// top-level member, and what the strings of the value hold, in order, refusing a body whose members are repeated, or
-// written with escapes or in another case than a member Request declares (a 400
-// naming the member). fn's error stops the walk and is returned. A body that is
+// eachMember validates body and calls fn, in order, with the name and raw
+// value of every top-level member and what the strings of the value hold,
+// refusing a body whose members are repeated, or written with escapes or in
+// another case than a member Request declares (a 400 naming the member). fn's error stops the walk and is returned. A body that is
 // not valid JSON, or not an object, is a 400.
 func eachMember(body []byte, fn func(name, value []byte, text jsonscan.Text) error) error {
 	err := jsonscan.MembersNoting(body, declared, fn)
